@@ -1,0 +1,44 @@
+# landflood: `make demo` sets up everything and shows the sample city; `make test` sets up and runs the tests.
+VENV      := .venv
+PY        := $(VENV)/bin/python
+LANDFLOOD := $(VENV)/bin/landflood
+
+.PHONY: help setup system-packages venv db demo test lock clean
+
+help:
+	@echo "make demo   set up (system packages, .venv, managed PostGIS) and show the database"
+	@echo "make test   set up and run the test suite"
+	@echo "make setup  only the set-up steps; each is skipped when already done"
+	@echo "make lock   re-resolve requirements.lock from pyproject.toml (needs network)"
+	@echo "make clean  stop the managed cluster and remove .venv and var/"
+
+setup: system-packages venv db
+
+system-packages:
+	@tools/setup-system
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml tools/make-venv tools/find-python
+	@tools/make-venv
+	@touch $@
+	@echo "setup: .venv is ready"
+
+db: venv
+	@$(LANDFLOOD) db start
+	@$(LANDFLOOD) db migrate
+
+demo: setup
+	@$(LANDFLOOD) db summary
+
+test: setup
+	$(PY) -m pytest
+
+lock:
+	$(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
+		--generate-hashes -o requirements.lock
+
+clean:
+	-@[ -x $(LANDFLOOD) ] && $(LANDFLOOD) db stop
+	rm -rf $(VENV) var

@@ -1,0 +1,484 @@
+"""The data model: land administration (after ISO 19152 LADM) and the flood programme.
+
+Spatial data is stored in the city's cadastral CRS (VN-2000 / TM-3 zone 482, EPSG:5897 for
+Hanoi), so surveyed coordinates are kept exactly as measured. The database enforces what it
+can: typed geometry columns (SRID and type), valid non-empty geometries, natural keys, foreign
+keys, value ranges and non-overlapping lifespans of versions (exclusion constraints).
+
+Parcel and right rows are versions: ``valid_from``/``valid_to`` bound their lifespan, a change
+closes the current version and inserts a new one, and a trigger (see the migration) refuses to
+rewrite or delete history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: VN-2000 / TM-3 zone 482 (central meridian 105°00', k = 0.9999): Hanoi's cadastral CRS.
+CITY_SRID = 5897
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RISK_CLASSES = ("low", "medium", "high", "very_high")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _geom(geometry_type: str) -> Geometry:
+    # Spatial indexes are declared explicitly in __table_args__ so that alembic sees them.
+    return Geometry(geometry_type, srid=CITY_SRID, spatial_index=False)
+
+
+def _valid_geom(column: str = "geom") -> CheckConstraint:
+    return CheckConstraint(f"ST_IsValid({column}) AND NOT ST_IsEmpty({column})", name=f"{column}_valid")
+
+
+def _lifespan() -> CheckConstraint:
+    return CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="lifespan")
+
+
+def _gist(table: str, column: str = "geom") -> Index:
+    return Index(f"ix_{table}_{column}", column, postgresql_using="gist")
+
+
+# --- administrative units -----------------------------------------------------------------
+
+
+class AdminUnit(Base):
+    """A province, district or commune, as it was between ``valid_from`` and ``valid_to``.
+
+    Hanoi had 30 district-level units and 526 communes until 30 June 2025; since 1 July 2025
+    it has 126 communes (51 phường, 75 xã) and no districts. Codes are the official GSO codes.
+    """
+
+    __tablename__ = "admin_units"
+    __table_args__ = (
+        CheckConstraint(r"code ~ '^[0-9]{2,5}$'", name="code_format"),
+        CheckConstraint("level IN ('province', 'district', 'commune')", name="level"),
+        CheckConstraint(
+            "kind IN ('thanh_pho', 'tinh', 'quan', 'huyen', 'thi_xa', 'phuong', 'xa', 'thi_tran', 'dac_khu')",
+            name="kind",
+        ),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="lifespan"),
+        _valid_geom(),
+        ExcludeConstraint(
+            ("code", "="), (text("daterange(valid_from, valid_to)"), "&&"),
+            using="gist", name="ex_admin_units_code_lifespan",
+        ),
+        _gist("admin_units"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, comment="Official Vietnamese name, NFC")
+    level: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_units.id"), index=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+
+
+class AdminUnitSuccession(Base):
+    """Which old units a new unit was formed from (one old commune may feed several new ones)."""
+
+    __tablename__ = "admin_unit_successions"
+
+    predecessor_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), primary_key=True)
+    successor_id: Mapped[int] = mapped_column(ForeignKey("admin_units.id"), primary_key=True, index=True)
+
+
+# --- land-use types -----------------------------------------------------------------------
+
+
+class LandUseType(Base):
+    """A land-use code of Circular 08/2024/TT-BTNMT, Appendix II (groups and leaf codes)."""
+
+    __tablename__ = "land_use_types"
+    __table_args__ = (
+        CheckConstraint(r"code ~ '^[A-Z]{3}$'", name="code_format"),
+        CheckConstraint(r"color ~ '^#[0-9A-Fa-f]{6}$'", name="color_format"),
+    )
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    parent_group: Mapped[str | None] = mapped_column(ForeignKey("land_use_types.code"))
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    color: Mapped[str] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer)
+
+
+class LandUseLegacyCode(Base):
+    """An older code (Circular 27/2018/TT-BTNMT) still found in data, and its current code."""
+
+    __tablename__ = "land_use_legacy_codes"
+
+    legacy_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    circular: Mapped[str] = mapped_column(Text)
+    name_vi: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(ForeignKey("land_use_types.code"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- cadastre: map sheets, parcels, parties, rights -----------------------------------------
+
+def _ward_code() -> CheckConstraint:
+    return CheckConstraint(r"ward_code ~ '^[0-9]{5}$'", name="ward_code_format")
+
+
+class MapSheet(Base):
+    """A cadastral map sheet. Sheet numbers restart in each (pre-2025) commune."""
+
+    __tablename__ = "map_sheets"
+    __table_args__ = (
+        _ward_code(),
+        CheckConstraint("sheet_no > 0", name="sheet_no_positive"),
+        CheckConstraint("scale IS NULL OR scale IN (200, 500, 1000, 2000, 5000, 10000)", name="scale"),
+        CheckConstraint("geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom))", name="geom_valid"),
+    )
+
+    ward_code: Mapped[str] = mapped_column(Text, primary_key=True, comment="Commune of the cadastral map")
+    sheet_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scale: Mapped[int | None] = mapped_column(Integer)
+    geom = mapped_column(_geom("POLYGON"), nullable=True)
+
+
+class Parcel(Base):
+    """The identity of a parcel (land unit): its natural key. Its content lives in versions."""
+
+    __tablename__ = "parcels"
+    __table_args__ = (
+        _ward_code(),
+        CheckConstraint("parcel_no > 0", name="parcel_no_positive"),
+        ForeignKeyConstraint(["ward_code", "map_sheet"], ["map_sheets.ward_code", "map_sheets.sheet_no"]),
+    )
+
+    ward_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    map_sheet: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parcel_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parcel_id: Mapped[str] = mapped_column(
+        Text, Computed("ward_code || '-' || map_sheet::text || '-' || parcel_no::text", persisted=True), unique=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+_PARCEL_KEY = ("ward_code", "map_sheet", "parcel_no")
+
+
+def _parcel_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(list(_PARCEL_KEY), [f"parcels.{c}" for c in _PARCEL_KEY])
+
+
+def _lifespan_exclusion(table: str, *extra: str) -> ExcludeConstraint:
+    return ExcludeConstraint(
+        *[(c, "=") for c in (*_PARCEL_KEY, *extra)],
+        (text("tstzrange(valid_from, valid_to)"), "&&"),
+        using="gist", name=f"ex_{table}_lifespan",
+    )
+
+
+class ParcelVersion(Base):
+    """One version of a parcel (LADM spatial unit): land use, areas, address and geometry."""
+
+    __tablename__ = "parcel_versions"
+    __table_args__ = (
+        _parcel_fk(),
+        _lifespan(),
+        _valid_geom(),
+        CheckConstraint("area_legal_m2 IS NULL OR area_legal_m2 > 0", name="area_legal_positive"),
+        _lifespan_exclusion("parcel_versions"),
+        Index("uq_parcel_versions_current", *_PARCEL_KEY, unique=True, postgresql_where=text("valid_to IS NULL")),
+        _gist("parcel_versions"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ward_code: Mapped[str] = mapped_column(Text)
+    map_sheet: Mapped[int] = mapped_column(Integer)
+    parcel_no: Mapped[int] = mapped_column(Integer)
+    parcel_id: Mapped[str] = mapped_column(
+        Text, Computed("ward_code || '-' || map_sheet::text || '-' || parcel_no::text", persisted=True), index=True
+    )
+    land_use_code: Mapped[str] = mapped_column(ForeignKey("land_use_types.code"), index=True)
+    area_legal_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), comment="Area as recorded")
+    area_m2: Mapped[float] = mapped_column(Double, Computed("ST_Area(geom)", persisted=True), comment="Area on the VN-2000 plane")
+    address: Mapped[str | None] = mapped_column(Text)
+    commune_code: Mapped[str | None] = mapped_column(Text, index=True, comment="Current commune, assigned spatially")
+    source: Mapped[str | None] = mapped_column(Text, comment="The load or edit that made this version")
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+
+
+class Party(Base):
+    """A person, household or organisation holding rights. Holds personal data: never public."""
+
+    __tablename__ = "parties"
+    __table_args__ = (
+        CheckConstraint("kind IN ('person', 'household', 'organization', 'state')", name="kind"),
+        CheckConstraint(
+            "id_type IS NULL OR id_type IN ('CCCD', 'CMND', 'passport', 'business_registration', 'other')",
+            name="id_type",
+        ),
+        CheckConstraint(
+            r"id_type IS DISTINCT FROM 'CCCD' OR id_number ~ '^[0-9]{12}$'", name="cccd_format"
+        ),
+        CheckConstraint("(id_type IS NULL) = (id_number IS NULL)", name="id_pair"),
+        CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1880 AND 2100", name="birth_year"),
+        UniqueConstraint("id_type", "id_number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    full_name: Mapped[str] = mapped_column(Text)
+    id_type: Mapped[str | None] = mapped_column(Text)
+    id_number: Mapped[str | None] = mapped_column(Text)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Right(Base):
+    """A right, restriction or responsibility (LADM RRR) of a party on a parcel, versioned."""
+
+    __tablename__ = "rights"
+    __table_args__ = (
+        _parcel_fk(),
+        _lifespan(),
+        CheckConstraint(
+            "kind IN ('ownership', 'use_right', 'lease', 'mortgage', 'restriction', 'easement')", name="kind"
+        ),
+        CheckConstraint("share IS NULL OR (share > 0 AND share <= 1)", name="share_range"),
+        _lifespan_exclusion("rights", "party_id", "kind"),
+        Index("ix_rights_parcel", *_PARCEL_KEY),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ward_code: Mapped[str] = mapped_column(Text)
+    map_sheet: Mapped[int] = mapped_column(Integer)
+    parcel_no: Mapped[int] = mapped_column(Integer)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    kind: Mapped[str] = mapped_column(Text)
+    share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    certificate_no: Mapped[str | None] = mapped_column(Text, comment="Land use right certificate (GCN) number")
+    use_term_end: Mapped[dt.date | None] = mapped_column(Date, comment="NULL: long-term (lâu dài)")
+    description: Mapped[str | None] = mapped_column(Text)
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- waterlogging, rainfall ----------------------------------------------------------------
+
+
+class WaterloggingPoint(Base):
+    """A known waterlogging hotspot (điểm úng ngập)."""
+
+    __tablename__ = "waterlogging_points"
+    __table_args__ = (_valid_geom(), _gist("waterlogging_points"))
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    street: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text, comment="District name as the programme records it")
+    commune_code: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("POINT"), nullable=False)
+
+
+class FloodEvent(Base):
+    """An observed waterlogging event at a hotspot."""
+
+    __tablename__ = "flood_events"
+    __table_args__ = (
+        CheckConstraint("duration_min IS NULL OR duration_min > 0", name="duration_positive"),
+        CheckConstraint("max_depth_m IS NULL OR (max_depth_m >= 0 AND max_depth_m <= 5)", name="depth_range"),
+        CheckConstraint("rain_mm IS NULL OR rain_mm >= 0", name="rain_nonnegative"),
+        UniqueConstraint("point_id", "started_at"),
+        Index("ix_flood_events_started_at", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("waterlogging_points.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    duration_min: Mapped[int | None] = mapped_column(Integer)
+    max_depth_m: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    rain_mm: Mapped[Decimal | None] = mapped_column(Numeric(6, 1), comment="Rain that caused it")
+    source: Mapped[str | None] = mapped_column(Text)
+
+
+class RainGauge(Base):
+    """A rain gauge (trạm đo mưa)."""
+
+    __tablename__ = "rain_gauges"
+    __table_args__ = (_valid_geom(), _gist("rain_gauges"))
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    elevation_m: Mapped[float | None] = mapped_column(Double)
+    operator: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("POINT"), nullable=False)
+
+
+class RainObservation(Base):
+    """Rain measured at a gauge over the interval that ends at ``observed_at``."""
+
+    __tablename__ = "rain_observations"
+    __table_args__ = (
+        CheckConstraint("interval_min > 0", name="interval_positive"),
+        CheckConstraint("rain_mm >= 0 AND rain_mm < 1000", name="rain_range"),
+        Index("ix_rain_observations_observed_at", "observed_at"),
+    )
+
+    gauge_id: Mapped[int] = mapped_column(ForeignKey("rain_gauges.id"), primary_key=True)
+    observed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    interval_min: Mapped[int] = mapped_column(SmallInteger)
+    rain_mm: Mapped[float] = mapped_column(Double)
+
+
+# --- flood modelling ------------------------------------------------------------------------
+
+
+class FloodScenario(Base):
+    """A rainfall scenario: a design storm, an observed storm or a nowcast."""
+
+    __tablename__ = "flood_scenarios"
+    __table_args__ = (
+        CheckConstraint(r"name ~ '^[a-z0-9][a-z0-9_.-]*$'", name="name_format"),
+        CheckConstraint("kind IN ('design', 'observed', 'nowcast')", name="kind"),
+        CheckConstraint("rain_mm > 0 AND duration_h > 0", name="storm_positive"),
+        CheckConstraint("drainage_mm_h >= 0", name="drainage_nonnegative"),
+    )
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    rain_mm: Mapped[float] = mapped_column(Double)
+    duration_h: Mapped[float] = mapped_column(Double)
+    drainage_mm_h: Mapped[float] = mapped_column(Double)
+    infiltration: Mapped[bool] = mapped_column(server_default=text("true"))
+    storm_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Raster(Base):
+    """A raster file on disk (Cloud-Optimized GeoTIFF): a DEM or a scenario's water depth."""
+
+    __tablename__ = "rasters"
+    __table_args__ = (
+        CheckConstraint("kind IN ('dem', 'flood_depth', 'rainfall')", name="kind"),
+        CheckConstraint("kind <> 'flood_depth' OR scenario IS NOT NULL", name="depth_has_scenario"),
+        CheckConstraint("width > 0 AND height > 0 AND res_m > 0", name="shape_positive"),
+        _valid_geom("footprint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(Text)
+    scenario: Mapped[str | None] = mapped_column(ForeignKey("flood_scenarios.name", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    crs: Mapped[str] = mapped_column(Text)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    res_m: Mapped[float] = mapped_column(Double)
+    nodata: Mapped[float | None] = mapped_column(Double)
+    footprint = mapped_column(_geom("POLYGON"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FloodRisk(Base):
+    """A parcel's exposure to one scenario and its risk class."""
+
+    __tablename__ = "flood_risk"
+    __table_args__ = (
+        _parcel_fk(),
+        CheckConstraint("max_depth_m >= 0 AND mean_depth_m >= 0 AND mean_depth_m <= max_depth_m", name="depths"),
+        CheckConstraint("flooded_fraction >= 0 AND flooded_fraction <= 1", name="fraction_range"),
+        CheckConstraint(f"risk_class IN {RISK_CLASSES}", name="risk_class"),
+    )
+
+    scenario: Mapped[str] = mapped_column(ForeignKey("flood_scenarios.name", ondelete="CASCADE"), primary_key=True)
+    ward_code: Mapped[str] = mapped_column(Text, primary_key=True)
+    map_sheet: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parcel_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    max_depth_m: Mapped[float] = mapped_column(Double)
+    mean_depth_m: Mapped[float] = mapped_column(Double)
+    flooded_fraction: Mapped[float] = mapped_column(Double)
+    events_nearby: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    risk_class: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FloodZone(Base):
+    """Flood extent of a scenario in one depth class."""
+
+    __tablename__ = "flood_zones"
+    __table_args__ = (
+        CheckConstraint("depth_min_m >= 0 AND (depth_max_m IS NULL OR depth_max_m > depth_min_m)", name="depths"),
+        CheckConstraint(f"risk_class IN {RISK_CLASSES}", name="risk_class"),
+        _valid_geom(),
+        _gist("flood_zones"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    scenario: Mapped[str] = mapped_column(ForeignKey("flood_scenarios.name", ondelete="CASCADE"), index=True)
+    depth_min_m: Mapped[float] = mapped_column(Double)
+    depth_max_m: Mapped[float | None] = mapped_column(Double)
+    risk_class: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+class AuditEntry(Base):
+    """Who changed what, when. Written by triggers (see the migration), never by hand."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        CheckConstraint("action IN ('INSERT', 'UPDATE', 'DELETE')", name="action"),
+        Index("ix_audit_log_table_at", "table_name", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str] = mapped_column(Text)
+    row_key: Mapped[str] = mapped_column(Text)
+    old: Mapped[dict | None] = mapped_column(JSONB)
+    new: Mapped[dict | None] = mapped_column(JSONB)

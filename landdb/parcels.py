@@ -1,0 +1,210 @@
+"""Every query on parcels, their versions and map sheets.
+
+A parcel is identified by its natural key: the (pre-2025) commune of its cadastral map, the
+map sheet number and the parcel number, shown as ``parcel_id`` ``"{ward_code}-{map_sheet}-{parcel_no}"``.
+Its content is versioned: saving a changed parcel closes the current version and opens a new
+one at the same instant; saving an unchanged parcel does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from shapely import wkb
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, text
+
+from landdb.models import CITY_SRID
+from landflood.errors import DataError, NotFoundError
+
+_PARCEL_ID = re.compile(r"^(\d{5})-(\d+)-(\d+)$")
+
+SaveResult = Literal["inserted", "updated", "unchanged"]
+
+
+@dataclass(frozen=True, order=True)
+class ParcelKey:
+    """The natural key of a parcel."""
+
+    ward_code: str
+    map_sheet: int
+    parcel_no: int
+
+    @property
+    def parcel_id(self) -> str:
+        return f"{self.ward_code}-{self.map_sheet}-{self.parcel_no}"
+
+    @classmethod
+    def parse(cls, parcel_id: str) -> ParcelKey:
+        """Parse ``"{ward_code}-{map_sheet}-{parcel_no}"``, e.g. ``"00001-12-345"``."""
+        m = _PARCEL_ID.match(parcel_id.strip())
+        if not m:
+            raise DataError(
+                f"{parcel_id!r} is not a parcel id: expected '<5-digit ward code>-<map sheet>-<parcel no>', "
+                "for example '00001-12-345'"
+            )
+        return cls(m.group(1), int(m.group(2)), int(m.group(3)))
+
+    def params(self) -> dict:
+        return {"ward_code": self.ward_code, "map_sheet": self.map_sheet, "parcel_no": self.parcel_no}
+
+
+@dataclass(frozen=True)
+class ParcelData:
+    """The content of one parcel version. ``geom`` is in the city CRS (EPSG:5897)."""
+
+    key: ParcelKey
+    land_use_code: str
+    geom: BaseGeometry
+    area_legal_m2: Decimal | None = None
+    address: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class ParcelVersion:
+    """A stored parcel version, as read back."""
+
+    key: ParcelKey
+    land_use_code: str
+    area_legal_m2: Decimal | None
+    area_m2: float
+    address: str | None
+    commune_code: str | None
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    geom: BaseGeometry
+
+
+_KEY_WHERE = "ward_code = :ward_code AND map_sheet = :map_sheet AND parcel_no = :parcel_no"
+_SELECT = (
+    "SELECT ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, area_m2, address, "
+    "commune_code, valid_from, valid_to, ST_AsBinary(geom) AS wkb FROM parcel_versions"
+)
+
+
+def _row_to_version(row) -> ParcelVersion:
+    return ParcelVersion(
+        key=ParcelKey(row.ward_code, row.map_sheet, row.parcel_no),
+        land_use_code=row.land_use_code,
+        area_legal_m2=row.area_legal_m2,
+        area_m2=row.area_m2,
+        address=row.address,
+        commune_code=row.commune_code,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        geom=wkb.loads(bytes(row.wkb)),
+    )
+
+
+def ensure_map_sheet(conn: Connection, ward_code: str, sheet_no: int, scale: int | None = None) -> None:
+    """Create the map sheet if it is not there yet."""
+    conn.execute(
+        text(
+            "INSERT INTO map_sheets (ward_code, sheet_no, scale) VALUES (:w, :s, :scale) "
+            "ON CONFLICT (ward_code, sheet_no) DO NOTHING"
+        ),
+        {"w": ward_code, "s": sheet_no, "scale": scale},
+    )
+
+
+def save(conn: Connection, data: ParcelData, at: dt.datetime | None = None) -> SaveResult:
+    """Store ``data`` as the current version of its parcel.
+
+    A new parcel is inserted; a parcel whose land use, legal area, address or geometry differ
+    from its current version gets that version closed at ``at`` (default: the transaction's
+    time) and a new one opened; an identical one is left alone.
+    """
+    params = {
+        **data.key.params(),
+        "land_use_code": data.land_use_code,
+        "area_legal_m2": data.area_legal_m2,
+        "address": data.address,
+        "source": data.source,
+        "wkb": data.geom.wkb,
+        "srid": CITY_SRID,
+        "at": at,
+    }
+    ensure_map_sheet(conn, data.key.ward_code, data.key.map_sheet)
+    conn.execute(
+        text(
+            "INSERT INTO parcels (ward_code, map_sheet, parcel_no) VALUES (:ward_code, :map_sheet, :parcel_no) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        params,
+    )
+    current = conn.execute(
+        text(
+            "SELECT id, land_use_code IS NOT DISTINCT FROM :land_use_code "
+            "AND area_legal_m2 IS NOT DISTINCT FROM CAST(:area_legal_m2 AS numeric) "
+            "AND address IS NOT DISTINCT FROM :address "
+            "AND ST_AsEWKB(geom) = ST_AsEWKB(ST_Multi(ST_GeomFromWKB(:wkb, :srid))) AS same "
+            f"FROM parcel_versions WHERE {_KEY_WHERE} AND valid_to IS NULL FOR UPDATE"
+        ),
+        params,
+    ).first()
+    if current is not None and current.same:
+        return "unchanged"
+    if current is not None:
+        conn.execute(
+            text("UPDATE parcel_versions SET valid_to = coalesce(:at, now()) WHERE id = :id"),
+            {"at": at, "id": current.id},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, "
+            "address, source, valid_from, geom) VALUES (:ward_code, :map_sheet, :parcel_no, :land_use_code, "
+            ":area_legal_m2, :address, :source, coalesce(:at, now()), ST_Multi(ST_GeomFromWKB(:wkb, :srid)))"
+        ),
+        params,
+    )
+    return "updated" if current is not None else "inserted"
+
+
+def close(conn: Connection, key: ParcelKey, at: dt.datetime | None = None) -> None:
+    """End the parcel's current version (the parcel was split, merged or retired)."""
+    closed = conn.execute(
+        text(f"UPDATE parcel_versions SET valid_to = coalesce(:at, now()) WHERE {_KEY_WHERE} AND valid_to IS NULL"),
+        {**key.params(), "at": at},
+    ).rowcount
+    if not closed:
+        raise NotFoundError(f"parcel {key.parcel_id} has no current version to close")
+
+
+def get(conn: Connection, key: ParcelKey, at: dt.datetime | None = None) -> ParcelVersion:
+    """The version valid at ``at`` (default: the current one)."""
+    if at is None:
+        where, params = "valid_to IS NULL", {}
+    else:
+        where, params = "valid_from <= :at AND (valid_to IS NULL OR valid_to > :at)", {"at": at}
+    row = conn.execute(text(f"{_SELECT} WHERE {_KEY_WHERE} AND {where}"), {**key.params(), **params}).first()
+    if row is None:
+        when = "now" if at is None else f"at {at.isoformat()}"
+        raise NotFoundError(f"parcel {key.parcel_id} has no version valid {when}")
+    return _row_to_version(row)
+
+
+def history(conn: Connection, key: ParcelKey) -> list[ParcelVersion]:
+    """All versions of a parcel, oldest first."""
+    rows = conn.execute(text(f"{_SELECT} WHERE {_KEY_WHERE} ORDER BY valid_from"), key.params())
+    return [_row_to_version(r) for r in rows]
+
+
+def assign_communes(conn: Connection) -> int:
+    """Set each current parcel version's current commune from the admin boundaries.
+
+    A parcel goes to the current commune that contains a point on its surface; returns the
+    number of versions whose assignment changed.
+    """
+    return conn.execute(
+        text(
+            "UPDATE parcel_versions p SET commune_code = a.code FROM admin_units a "
+            "WHERE p.valid_to IS NULL AND a.level = 'commune' AND a.valid_to IS NULL "
+            "AND ST_Intersects(a.geom, ST_PointOnSurface(p.geom)) "
+            "AND p.commune_code IS DISTINCT FROM a.code"
+        )
+    ).rowcount

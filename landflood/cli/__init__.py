@@ -1,0 +1,54 @@
+"""The ``landflood`` command: one click group, one module per command family."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from pydantic import ValidationError
+from rich.logging import RichHandler
+
+from landflood.errors import LandfloodError
+from landflood.settings import Settings
+
+
+class _Group(click.Group):
+    """Turns landflood's own errors into a one-line message and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except LandfloodError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.version_option(package_name="landflood")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """landflood: Hanoi's land registry and waterlogging data service.
+
+    Settings come from LANDFLOOD_* environment variables (see .env.example). Without
+    LANDFLOOD_DATABASE_URL everything uses the project's managed PostGIS cluster under var/.
+    """
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise click.UsageError(f"invalid LANDFLOOD_* setting: {exc}") from exc
+    level = logging.WARNING if quiet else {0: settings.log_level.upper(), 1: "INFO"}.get(verbose, "DEBUG")
+    logging.basicConfig(
+        level=level, format="%(message)s", handlers=[RichHandler(show_path=False, show_time=False)],
+        force=True,
+    )
+    ctx.obj = settings
+
+
+def _register() -> None:
+    from landflood.cli import db
+
+    main.add_command(db.db)
+
+
+_register()

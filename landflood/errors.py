@@ -1,0 +1,29 @@
+"""The one exception hierarchy of landflood.
+
+Every message says what went wrong and what to do about it. Subclasses mix in the builtin
+that callers would expect, so ``except ValueError`` still works where it is natural.
+"""
+
+
+class LandfloodError(Exception):
+    """Root of every error landflood raises on purpose."""
+
+
+class ConfigError(LandfloodError, ValueError):
+    """A setting is missing or wrong."""
+
+
+class ClusterError(LandfloodError, RuntimeError):
+    """The managed PostgreSQL cluster cannot be created, started or stopped."""
+
+
+class DatabaseError(LandfloodError, RuntimeError):
+    """The database is unreachable, unmigrated or refused an operation."""
+
+
+class DataError(LandfloodError, ValueError):
+    """Input data cannot be used as it is."""
+
+
+class NotFoundError(LandfloodError, LookupError):
+    """A requested object does not exist."""

@@ -1,0 +1,70 @@
+"""The one settings object. Built at the entry point (CLI group, app factory) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The source checkout this package runs from (editable install), if any.
+_SOURCE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_var_dir() -> Path:
+    if (_SOURCE_ROOT / "pyproject.toml").is_file():
+        return _SOURCE_ROOT / "var"
+    return Path.home() / ".local" / "share" / "landflood"
+
+
+class Settings(BaseSettings):
+    """landflood's configuration, read from ``LANDFLOOD_*`` environment variables (and ``.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LANDFLOOD_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an external PostGIS database. When set, the managed "
+        "cluster is never touched.",
+    )
+    var_dir: Path = Field(
+        default_factory=_default_var_dir,
+        description="Where the managed cluster, rasters and other state live.",
+    )
+    pg_port: int = Field(default=55432, ge=1024, le=65535, description="Port of the managed cluster.")
+    pg_bindir: Path | None = Field(
+        default=None,
+        description="Directory with initdb/pg_ctl; found under /usr/lib/postgresql when unset.",
+    )
+    pg_service_user: str = Field(
+        default="postgres",
+        description="System user that runs the managed server when landflood runs as root.",
+    )
+    db_name: str = Field(default="landflood", pattern=r"^[a-z_][a-z0-9_]*$",
+                         description="Database name in the managed cluster.")
+    log_level: str = Field(default="INFO", description="Logging level for the CLI and the app.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not v.startswith(("postgresql", "postgres://")):
+            raise ValueError(
+                "LANDFLOOD_DATABASE_URL must be a PostgreSQL URL such as "
+                "postgresql+psycopg://user:password@host:5432/dbname"
+            )
+        if v.startswith("postgres://"):
+            v = "postgresql://" + v[len("postgres://"):]
+        if v.startswith("postgresql://"):
+            v = "postgresql+psycopg://" + v[len("postgresql://"):]
+        return v
+
+    @field_validator("var_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def uses_managed_cluster(self) -> bool:
+        return self.database_url is None

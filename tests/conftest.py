@@ -1,0 +1,99 @@
+"""Shared fixtures: a real PostGIS (the managed cluster, or LANDFLOOD_DATABASE_URL) and
+throwaway databases migrated to head. Nothing here mocks the database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+
+from landdb.database import ensure_database
+from landdb.migrate import upgrade
+from landflood.settings import Settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The project's settings, as the CLI would build them."""
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def server_url(settings: Settings) -> str:
+    """URL of the project's database; the managed cluster is started if it is the one in use."""
+    return ensure_database(settings)
+
+
+class Databases:
+    """Creates throwaway databases (with PostGIS) next to the project's database."""
+
+    def __init__(self, server_url: str) -> None:
+        self._admin = create_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1)
+        self._url = make_url(server_url)
+        self.created: list[str] = []
+
+    def create(self, prefix: str = "landflood_test") -> str:
+        name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        url = self._url.set(database=name).render_as_string(hide_password=False)
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist"))
+        engine.dispose()
+        return url
+
+    def drop_all(self) -> None:
+        with self._admin.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(server_url: str) -> Iterator[Databases]:
+    dbs = Databases(server_url)
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def db_url(databases: Databases) -> str:
+    """A database migrated to head, shared by the session's tests."""
+    url = databases.create()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = create_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        trans = connection.begin()
+        try:
+            yield connection
+        finally:
+            trans.rollback()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The team's ../shared folder; tests that need it skip on a user's clone without it."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present (a user's clone has none)")
+    return SHARED
