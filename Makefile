@@ -10,7 +10,7 @@ help:
 	@echo "make test   set up and run the test suite"
 	@echo "make setup  only the set-up steps; each is skipped when already done"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml (needs network)"
-	@echo "make clean  stop the managed cluster and remove .venv and var/"
+	@echo "make clean  delete the managed cluster, .venv and var/"
 
 setup: system-packages venv db
 
@@ -40,5 +40,5 @@ lock:
 		--generate-hashes -o requirements.lock
 
 clean:
-	-@[ -x $(LANDFLOOD) ] && $(LANDFLOOD) db stop
+	-@[ -x $(LANDFLOOD) ] && $(LANDFLOOD) db destroy --yes
 	rm -rf $(VENV) var

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 from pydantic import ValidationError
+from rich.console import Console
 from rich.logging import RichHandler
 
 from landflood.errors import LandfloodError
@@ -38,11 +40,17 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     except ValidationError as exc:
         raise click.UsageError(f"invalid LANDFLOOD_* setting: {exc}") from exc
     level = logging.WARNING if quiet else {0: settings.log_level.upper(), 1: "INFO"}.get(verbose, "DEBUG")
-    logging.basicConfig(
-        level=level, format="%(message)s", handlers=[RichHandler(show_path=False, show_time=False)],
-        force=True,
-    )
+    _setup_logging(level, debug=verbose >= 2)
     ctx.obj = settings
+
+
+def _setup_logging(level: str | int, debug: bool) -> None:
+    # Logs go to stderr so that stdout stays clean for output meant for scripts (`db url`).
+    err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+    handler = RichHandler(console=err, show_path=False, show_time=False, markup=False)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    if not debug:  # Alembic narrates every plugin it loads at INFO
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _register() -> None:
