@@ -18,11 +18,12 @@ system-packages:
 	@tools/setup-system
 
 venv: $(VENV)/.installed
+	@echo "setup: .venv has the locked dependencies"
 
+# Rebuilt only when the lock or the project's metadata change; otherwise skipped.
 $(VENV)/.installed: requirements.lock pyproject.toml tools/make-venv tools/find-python
 	@tools/make-venv
 	@touch $@
-	@echo "setup: .venv is ready"
 
 db: venv
 	@$(LANDFLOOD) db start
