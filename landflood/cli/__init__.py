@@ -54,9 +54,10 @@ def _setup_logging(level: str | int, debug: bool) -> None:
 
 
 def _register() -> None:
-    from landflood.cli import db
+    from landflood.cli import db, etl
 
     main.add_command(db.db)
+    main.add_command(etl.etl)
 
 
 _register()

@@ -1,0 +1,264 @@
+"""Read vector files as they come: any format GDAL reads (through pyogrio, streamed as Arrow
+batches) and CSV with WKT or lon/lat columns, Vietnamese headers and decimal commas.
+
+Text is returned as NFC Unicode. A DBF without a ``.cpg`` is read byte for byte (as latin-1)
+and its real encoding — UTF-8, Windows-1258, TCVN3 or VNI — is detected from the values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from etl import encoding as enc
+from landflood.errors import DataError
+
+#: Field names are compared after this normalisation: no diacritics, no case, letters and digits only.
+def norm_name(name: str) -> str:
+    s = unicodedata.normalize("NFD", name).replace("đ", "d").replace("Đ", "D")
+    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    return re.sub(r"[^0-9a-z]", "", s.lower())
+
+
+_WKT_NAMES = {"wkt", "geometry", "geom", "thegeom", "hinhhoc", "shape"}
+_LON_NAMES = {"lon", "lng", "long", "longitude", "kinhdo", "x"}
+_LAT_NAMES = {"lat", "latitude", "vido", "y"}
+
+
+@dataclass
+class Batch:
+    """Up to ``batch_size`` records: row numbers, columns of Python values and geometries."""
+
+    rows: np.ndarray  # 1-based row numbers in file order
+    columns: dict[str, list]
+    geoms: np.ndarray  # shapely geometries (None where the record has none)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class Source:
+    """An opened vector source."""
+
+    path: Path
+    layer: str | None
+    fields: list[str]
+    crs: CRS | None
+    count: int | None
+    encoding: str | None = None  # known from the file (.cpg, format), else None: detect
+    raw_text: bool = False  # text columns hold latin-1-decoded raw bytes
+    _csv: dict = field(default_factory=dict, repr=False)
+
+    def batches(self, batch_size: int = 50_000) -> Iterator[Batch]:
+        if self._csv:
+            yield from _csv_batches(self, batch_size)
+        else:
+            yield from _gdal_batches(self, batch_size)
+
+
+def open_source(path: Path, layer: str | None = None) -> Source:
+    """Open ``path`` (Shapefile, zipped Shapefile, GeoPackage, GeoJSON, FlatGeobuf, CSV, ...)."""
+    if not path.exists():
+        raise DataError(f"{path} does not exist")
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(f"{path} is empty")
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        return _open_csv(path)
+    try:
+        layers = pyogrio.list_layers(path)
+        if layer is None and len(layers) > 1:
+            raise DataError(
+                f"{path.name} has {len(layers)} layers ({', '.join(str(n) for n, _ in layers)}); choose one with --layer"
+            )
+        info = pyogrio.read_info(path, layer=layer)
+    except DataError:
+        raise
+    except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
+        raise DataError(f"cannot read {path}: {exc}. Is it a complete vector file GDAL can open?") from exc
+    crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
+    file_encoding, raw = _dbf_encoding(path, info)
+    return Source(
+        path=path, layer=layer if layer is not None else str(layers[0][0]), fields=list(info["fields"]),
+        crs=crs, count=info.get("features") if info.get("features", -1) >= 0 else None,
+        encoding=file_encoding, raw_text=raw,
+    )
+
+
+def _dbf_encoding(path: Path, info: dict) -> tuple[str | None, bool]:
+    """(encoding the file declares, whether to read text raw). Only DBFs lack a declaration."""
+    if info.get("driver") != "ESRI Shapefile":
+        return "utf-8", False
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as z:
+            cpgs = [n for n in z.namelist() if n.lower().endswith(".cpg")]
+            cpg = z.read(cpgs[0]).decode("ascii", "replace").strip() if cpgs else None
+    else:
+        cpg_path = next((p for p in path.parent.glob(path.stem + ".*") if p.suffix.lower() == ".cpg"), None)
+        cpg = cpg_path.read_text("ascii", "replace").strip() if cpg_path else None
+    if cpg and cpg.upper().replace("-", "") in ("UTF8", "65001"):
+        return "utf-8", False
+    if cpg and cpg.replace("-", "").upper() in ("1258", "CP1258", "WINDOWS1258", "ANSI1258"):
+        return "cp1258", True
+    # No (or an unhelpful) .cpg: the bytes are read as they are and the encoding detected.
+    return None, True
+
+
+def _gdal_batches(src: Source, batch_size: int) -> Iterator[Batch]:
+    kwargs = {"encoding": "latin1"} if src.raw_text else {}
+    row = 1
+    try:
+        with pyogrio.open_arrow(src.path, layer=src.layer, batch_size=batch_size, use_pyarrow=True, **kwargs) as (meta, reader):
+            geom_col = meta["geometry_name"] or "wkb_geometry"
+            for rb in reader:
+                n = rb.num_rows
+                cols = {name: rb.column(name).to_pylist() for name in rb.schema.names if name != geom_col}
+                wkb = rb.column(geom_col).to_numpy(zero_copy_only=False) if geom_col in rb.schema.names else np.full(n, None)
+                geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+                yield Batch(np.arange(row, row + n), cols, geoms)
+                row += n
+    except Exception as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{src.path} could not be read past row {row - 1}: {exc}. The file may be truncated") from exc
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def _open_csv(path: Path) -> Source:
+    head = path.open("rb").read(1 << 16)
+    raw_text = _decode_guess(head)
+    dialect = _sniff(raw_text)
+    reader = csv.reader(io.StringIO(raw_text), dialect)
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path} has no header row")
+    names = [norm_name(h) for h in header]
+    wkt = next((i for i, n in enumerate(names) if n in _WKT_NAMES), None)
+    lon = next((i for i, n in enumerate(names) if n in _LON_NAMES), None)
+    lat = next((i for i, n in enumerate(names) if n in _LAT_NAMES), None)
+    if wkt is None and (lon is None or lat is None):
+        raise DataError(
+            f"{path.name}: found no geometry column: give a WKT column (wkt, geometry, geom) or "
+            "lon/lat columns (lon/lat, longitude/latitude, kinh_do/vi_do, x/y)"
+        )
+    geo = {wkt} if wkt is not None else {lon, lat}
+    fields = [h for i, h in enumerate(header) if i not in geo]
+    return Source(path=path, layer=None, fields=fields, crs=None, count=None, encoding=None, raw_text=True,
+                  _csv={"dialect": dialect, "header": header, "wkt": wkt, "lon": lon, "lat": lat})
+
+
+def _decode_guess(head: bytes) -> str:
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # cut in the middle of a character at the end
+        if exc.start > len(head) - 4:
+            return head[: exc.start].decode("utf-8-sig")
+        return head.decode("latin-1")
+
+
+def _sniff(text: str) -> type[csv.Dialect] | csv.Dialect:
+    first = text.splitlines()[0] if text else ""
+    delim = max(";,\t|", key=first.count)
+    try:
+        return csv.Sniffer().sniff(text[:8192], delimiters=delim)
+    except csv.Error:
+        d = csv.excel()
+        d.delimiter = delim
+        return d
+
+
+def _csv_batches(src: Source, batch_size: int) -> Iterator[Batch]:
+    meta = src._csv
+    # Read bytes as latin-1 so every value keeps its raw bytes; the caller decodes them.
+    with src.path.open("r", encoding="latin-1", newline="") as f:
+        reader = csv.reader(f, meta["dialect"])
+        header = next(reader)
+        if header and header[0].startswith("\xef\xbb\xbf"):
+            header[0] = header[0][3:]
+        keep = [i for i, h in enumerate(header) if i not in (meta["wkt"], meta["lon"], meta["lat"])]
+        row = 1
+        while True:
+            chunk = [r for _, r in zip(range(batch_size), reader)]
+            if not chunk:
+                return
+            cols = {header[i]: [r[i] if i < len(r) else None for r in chunk] for i in keep}
+            yield Batch(np.arange(row, row + len(chunk)), cols, _csv_geoms(chunk, meta))
+            row += len(chunk)
+
+
+def _csv_geoms(chunk: list[list[str]], meta: dict) -> np.ndarray:
+    if meta["wkt"] is not None:
+        i = meta["wkt"]
+        wkt = np.array([r[i] if i < len(r) and r[i].strip() else None for r in chunk], dtype=object)
+        return shapely.from_wkt(wkt, on_invalid="ignore")
+    xs = np.array([parse_number(r[meta["lon"]]) if meta["lon"] < len(r) else None for r in chunk], dtype=float)
+    ys = np.array([parse_number(r[meta["lat"]]) if meta["lat"] < len(r) else None for r in chunk], dtype=float)
+    pts = shapely.points(xs, ys)
+    pts[np.isnan(xs) | np.isnan(ys)] = None
+    return pts
+
+
+def parse_number(text: str | float | int | None) -> float | None:
+    """A number written either way: ``285.4``, ``285,4``, ``1.234,5``, ``1,234.5``; None if blank."""
+    if text is None:
+        return None
+    if isinstance(text, (int, float)):
+        return float(text)
+    s = text.strip().replace("\u00a0", "").replace(" ", "")
+    if not s:
+        return None
+    if "," in s and "." in s:
+        s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
+    elif "," in s:
+        s = s.replace(",", ".") if s.count(",") == 1 else s.replace(",", "")
+    try:
+        return float(s)
+    except ValueError:
+        raise DataError(f"{text!r} is not a number") from None
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def detect_encoding(src: Source, batch: Batch) -> str:
+    """The encoding of ``src``'s text, from the file's declaration or its first batch."""
+    if src.encoding is not None:
+        return src.encoding
+    samples = [v.encode("latin-1") for col in batch.columns.values() for v in col
+               if isinstance(v, str) and not v.isascii()][:5000]
+    return enc.detect(samples)
+
+
+def text_decoder(src: Source, encoding: str):
+    """A function turning a column value as read into NFC text (None stays None)."""
+    if not src.raw_text and encoding == "utf-8":
+        return lambda v: unicodedata.normalize("NFC", v.strip()) if isinstance(v, str) else v
+    cache: dict[str, str] = {}
+
+    def decode(v):
+        if not isinstance(v, str):
+            return v
+        out = cache.get(v)
+        if out is None:
+            if src.raw_text:
+                out = enc.decode(v.encode("latin-1"), encoding).strip()
+            else:  # legacy bytes that a reader already took for Windows-1252 / latin-1 text
+                out = enc.fix_mojibake(v, encoding).strip()
+            if len(cache) < 200_000:
+                cache[v] = out
+        return out
+
+    return decode
