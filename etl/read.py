@@ -87,6 +87,8 @@ def open_source(path: Path, layer: str | None = None) -> Source:
         raise
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
         raise DataError(f"cannot read {path}: {exc}. Is it a complete vector file GDAL can open?") from exc
+    if info.get("driver") == "ESRI Shapefile":
+        _check_shapefile_complete(path)
     crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
     file_encoding, raw = _dbf_encoding(path, info)
     return Source(
@@ -94,6 +96,42 @@ def open_source(path: Path, layer: str | None = None) -> Source:
         crs=crs, count=info.get("features") if info.get("features", -1) >= 0 else None,
         encoding=file_encoding, raw_text=raw,
     )
+
+
+def _shapefile_parts(path: Path) -> dict[str, tuple[bytes, int]]:
+    """Suffix -> (first 32 bytes, size) of the .shp and .dbf, inside a zip or beside each other."""
+    parts: dict[str, tuple[bytes, int]] = {}
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                suffix = Path(info.filename).suffix.lower()
+                if suffix in (".shp", ".dbf"):
+                    with z.open(info) as f:
+                        parts[suffix] = (f.read(32), info.file_size)
+        return parts
+    for p in path.parent.glob(path.stem + ".*"):
+        if p.suffix.lower() in (".shp", ".dbf"):
+            with p.open("rb") as f:
+                parts[p.suffix.lower()] = (f.read(32), p.stat().st_size)
+    return parts
+
+
+def _check_shapefile_complete(path: Path) -> None:
+    """GDAL reads a cut-off Shapefile without complaint (missing shapes come back empty): compare
+    the sizes the headers declare with the files' real sizes."""
+    parts = _shapefile_parts(path)
+    if ".shp" in parts:
+        head, size = parts[".shp"]
+        declared = int.from_bytes(head[24:28], "big") * 2
+        if size < declared:
+            raise DataError(f"{path.name}: the .shp is truncated ({size:,} of {declared:,} bytes); copy the whole file again")
+    if ".dbf" in parts:
+        head, size = parts[".dbf"]
+        records, header_len, record_len = (int.from_bytes(head[4:8], "little"), int.from_bytes(head[8:10], "little"),
+                                           int.from_bytes(head[10:12], "little"))
+        declared = header_len + records * record_len
+        if size < declared:
+            raise DataError(f"{path.name}: the .dbf is truncated ({size:,} of {declared:,} bytes); copy the whole file again")
 
 
 def _dbf_encoding(path: Path, info: dict) -> tuple[str | None, bool]:
@@ -185,9 +223,8 @@ def _csv_batches(src: Source, batch_size: int) -> Iterator[Batch]:
     # Read bytes as latin-1 so every value keeps its raw bytes; the caller decodes them.
     with src.path.open("r", encoding="latin-1", newline="") as f:
         reader = csv.reader(f, meta["dialect"])
-        header = next(reader)
-        if header and header[0].startswith("\xef\xbb\xbf"):
-            header[0] = header[0][3:]
+        next(reader)
+        header = meta["header"]  # decoded, as in Source.fields
         keep = [i for i, h in enumerate(header) if i not in (meta["wkt"], meta["lon"], meta["lat"])]
         row = 1
         while True:

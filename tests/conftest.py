@@ -38,12 +38,16 @@ class Databases:
         self._url = make_url(server_url)
         self.created: list[str] = []
 
-    def create(self, prefix: str = "landflood_test") -> str:
+    def create(self, prefix: str = "landflood_test", template: str | None = None) -> str:
+        """A new database (a copy of ``template``, a URL from this object, when given)."""
         name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
         with self._admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         self.created.append(name)
         url = self._url.set(database=name).render_as_string(hide_password=False)
+        if template:
+            return url
         engine = create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
@@ -70,6 +74,22 @@ def db_url(databases: Databases) -> str:
     """A database migrated to head, shared by the session's tests."""
     url = databases.create()
     upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_template(databases: Databases) -> str:
+    """A migrated database that is never connected to, to copy from (fast)."""
+    url = databases.create("landflood_tmpl")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def fresh_db(databases: Databases, migrated_template: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new migrated database for one test; the CLI uses it (LANDFLOOD_DATABASE_URL)."""
+    url = databases.create("landflood_fresh", template=migrated_template)
+    monkeypatch.setenv("LANDFLOOD_DATABASE_URL", url)
     return url
 
 
