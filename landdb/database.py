@@ -44,8 +44,8 @@ def ensure_database(settings: Settings) -> str:
     return url
 
 
-def postgis_version(url: str) -> str:
-    """PostGIS version of the database at ``url``; DatabaseError if unreachable or without PostGIS."""
+def postgis_version(url: str, required: bool = True) -> str:
+    """PostGIS version at ``url`` ("" when absent and not ``required``); DatabaseError if unreachable."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -56,6 +56,8 @@ def postgis_version(url: str) -> str:
                             "LANDFLOOD_DATABASE_URL and that the server is running") from exc
     finally:
         engine.dispose()
+    if version is None and not required:
+        return ""
     if version is None:
         raise DatabaseError(f"{masked_url(url)} has no PostGIS; run `CREATE EXTENSION postgis` in "
                             "that database as a superuser")

@@ -113,7 +113,7 @@ def migrate(settings: Settings, revision: str) -> None:
     from landdb.migrate import upgrade
 
     url = database_url(settings)
-    postgis_version(url)  # a clear error when the database is unreachable
+    postgis_version(url, required=False)  # a clear error when unreachable; the migration creates PostGIS
     before, after = upgrade(url, revision)
     if before == after:
         _console.print(f"schema: already at revision {after} (skipped)")

@@ -20,57 +20,71 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-VERSIONED = ("parcel_versions", "rights")
-AUDITED = ("admin_units", "parcel_versions", "parties", "rights")
 
-KEEP_HISTORY = """
-CREATE FUNCTION landflood_keep_history() RETURNS trigger LANGUAGE plpgsql AS $$
+# Columns written to the audit log: all but the geometry, which would make every entry large
+# and, converted to JSON row by row, made bulk loads several times slower.
+AUDIT_COLUMNS = {
+    "admin_units": ("id", "code", "name", "level", "kind", "parent_id", "valid_from", "valid_to"),
+    "parcel_versions": ("id", "ward_code", "map_sheet", "parcel_no", "land_use_code", "area_legal_m2",
+                        "address", "commune_code", "source", "valid_from", "valid_to"),
+    "parties": ("id", "kind", "full_name", "id_type", "id_number", "birth_year", "address", "phone"),
+    "rights": ("id", "ward_code", "map_sheet", "parcel_no", "party_id", "kind", "share", "certificate_no",
+               "use_term_end", "description", "valid_from", "valid_to"),
+}
+# What a version may change once stored: only its closing time (and a parcel's derived commune).
+MUTABLE = {"parcel_versions": ("valid_to", "commune_code"), "rights": ("valid_to",)}
+
+
+def _keep_history(table: str) -> str:
+    kept = [c for c in ("valid_to", "commune_code") if c in MUTABLE[table]]
+    resets = " ".join(f"n.{c} := OLD.{c};" for c in kept)
+    return f"""
+CREATE FUNCTION landflood_keep_history_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n {table} := NEW;
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        RAISE EXCEPTION '% is append-only history: close the version (set valid_to) instead of deleting it',
-            TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+        RAISE EXCEPTION '{table} is append-only history: close the version (set valid_to) instead of deleting it'
+            USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     IF OLD.valid_to IS NOT NULL THEN
-        RAISE EXCEPTION 'version % of % is closed (valid_to %) and cannot change',
-            OLD.id, TG_TABLE_NAME, OLD.valid_to USING ERRCODE = 'integrity_constraint_violation';
+        RAISE EXCEPTION 'version % of {table} is closed (valid_to %) and cannot change', OLD.id, OLD.valid_to
+            USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    -- Generated columns (parcel_id, area_m2) are not computed yet in a BEFORE trigger: compare
-    -- the stored columns only.
-    IF (to_jsonb(NEW) - '{valid_to,commune_code,parcel_id,area_m2}'::text[])
-       IS DISTINCT FROM (to_jsonb(OLD) - '{valid_to,commune_code,parcel_id,area_m2}'::text[]) THEN
-        RAISE EXCEPTION '% keeps history: close version % (set valid_to) and insert a new version instead of editing it',
-            TG_TABLE_NAME, OLD.id USING ERRCODE = 'integrity_constraint_violation';
+    -- Generated columns are not computed yet in a BEFORE trigger: leave them out of the comparison.
+    {resets} {"n.parcel_id := OLD.parcel_id; n.area_m2 := OLD.area_m2;" if table == "parcel_versions" else ""}
+    IF n IS DISTINCT FROM OLD THEN
+        RAISE EXCEPTION '{table} keeps history: close version % (set valid_to) and insert a new version instead of editing it',
+            OLD.id USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END $$
 """
 
-ROW_KEY = """
-CREATE FUNCTION landflood_row_key(r jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN r ? 'parcel_no'
-                THEN concat_ws('-', r->>'ward_code', r->>'map_sheet', r->>'parcel_no') || '#' || (r->>'id')
-                ELSE r->>'id' END
-$$
-"""
 
-AUDIT = """
-CREATE FUNCTION landflood_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+def _audit(table: str) -> str:
+    cols = AUDIT_COLUMNS[table]
+
+    def obj(alias: str) -> str:
+        return "jsonb_build_object(" + ", ".join(f"'{c}', {alias}.{c}" for c in cols) + ")"
+
+    key = ("concat_ws('-', {a}.ward_code, {a}.map_sheet, {a}.parcel_no) || '#' || {a}.id"
+           if "parcel_no" in cols else "{a}.id::text")
+    return f"""
+CREATE FUNCTION landflood_audit_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     who text := coalesce(nullif(current_setting('landflood.actor', true), ''), session_user);
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO audit_log (actor, action, table_name, row_key, old, new)
-        SELECT who, TG_OP, TG_TABLE_NAME, landflood_row_key(j), NULL, j
-        FROM (SELECT to_jsonb(n) - 'geom' AS j FROM new_rows n) s;
+        SELECT who, TG_OP, TG_TABLE_NAME, {key.format(a="n")}, NULL, {obj("n")} FROM new_rows n;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO audit_log (actor, action, table_name, row_key, old, new)
-        SELECT who, TG_OP, TG_TABLE_NAME, landflood_row_key(nj), oj, nj
-        FROM (SELECT to_jsonb(o) - 'geom' AS oj, to_jsonb(n) - 'geom' AS nj
-              FROM old_rows o JOIN new_rows n USING (id)) s;
+        SELECT who, TG_OP, TG_TABLE_NAME, {key.format(a="n")}, {obj("o")}, {obj("n")}
+        FROM old_rows o JOIN new_rows n USING (id);
     ELSE
         INSERT INTO audit_log (actor, action, table_name, row_key, old, new)
-        SELECT who, TG_OP, TG_TABLE_NAME, landflood_row_key(j), j, NULL
-        FROM (SELECT to_jsonb(o) - 'geom' AS j FROM old_rows o) s;
+        SELECT who, TG_OP, TG_TABLE_NAME, {key.format(a="o")}, {obj("o")}, NULL FROM old_rows o;
     END IF;
     RETURN NULL;
 END $$
@@ -78,36 +92,34 @@ END $$
 
 
 def upgrade() -> None:
-    op.execute(KEEP_HISTORY)
-    op.execute(ROW_KEY)
-    op.execute(AUDIT)
-    for table in VERSIONED:
+    for table in MUTABLE:
+        op.execute(_keep_history(table))
         op.execute(
             f"CREATE TRIGGER keep_history BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION landflood_keep_history()"
+            f"FOR EACH ROW EXECUTE FUNCTION landflood_keep_history_{table}()"
         )
-    for table in AUDITED:
+    for table in AUDIT_COLUMNS:
+        op.execute(_audit(table))
+        fn = f"landflood_audit_{table}()"
         op.execute(
             f"CREATE TRIGGER audit_insert AFTER INSERT ON {table} REFERENCING NEW TABLE AS new_rows "
-            "FOR EACH STATEMENT EXECUTE FUNCTION landflood_audit()"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}"
         )
         op.execute(
             f"CREATE TRIGGER audit_update AFTER UPDATE ON {table} "
-            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
-            "FOR EACH STATEMENT EXECUTE FUNCTION landflood_audit()"
+            f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {fn}"
         )
         op.execute(
             f"CREATE TRIGGER audit_delete AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows "
-            "FOR EACH STATEMENT EXECUTE FUNCTION landflood_audit()"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {fn}"
         )
 
 
 def downgrade() -> None:
-    for table in AUDITED:
+    for table in AUDIT_COLUMNS:
         for name in ("audit_insert", "audit_update", "audit_delete"):
             op.execute(f"DROP TRIGGER {name} ON {table}")
-    for table in VERSIONED:
+        op.execute(f"DROP FUNCTION landflood_audit_{table}()")
+    for table in MUTABLE:
         op.execute(f"DROP TRIGGER keep_history ON {table}")
-    op.execute("DROP FUNCTION landflood_audit()")
-    op.execute("DROP FUNCTION landflood_row_key(jsonb)")
-    op.execute("DROP FUNCTION landflood_keep_history()")
+        op.execute(f"DROP FUNCTION landflood_keep_history_{table}()")
