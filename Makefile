@@ -43,3 +43,12 @@ lock:
 clean:
 	-@[ -x $(LANDFLOOD) ] && $(LANDFLOOD) db destroy --yes
 	rm -rf $(VENV) var
+
+# landflood etl parcels against ogr2ogr on 1,000,000 sample parcels (see benchmarks/README.md).
+.PHONY: bench-etl
+bench-etl: setup
+	@command -v ogr2ogr >/dev/null 2>&1 || { \
+		echo "bench-etl: installing gdal-bin (ogr2ogr)"; \
+		if [ "$$(id -u)" -eq 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin; \
+		else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin; fi; }
+	$(PY) benchmarks/etl/run.py

@@ -1,32 +1,36 @@
 """Load cadastral parcels (with their owners) from any vector file into PostGIS.
 
-The file is streamed in batches: each record's text is decoded, its key and numbers parsed, its
-geometry checked (and repaired on request) and transformed to the city CRS, and the batch is
-COPYed into a staging table. Set-based SQL then flags duplicates, unknown land-use codes and
-parcels outside the city, and merges the rest by natural key, keeping history. Everything
-happens in one transaction: a rejected strict load, a dry run, an error or a killed process
-leaves the database as it was.
+The file is streamed in batches, so memory stays bounded however long it is. Each batch is
+turned into staging rows column by column (``etl.parcel_rows``: text decoding, keys, numbers,
+geometry checks and repair, the city CRS, land-use codes, the city boundary and the current
+commune) and COPYed into a staging table; set-based SQL (``landdb.parcel_load``) then flags
+duplicate keys and merges the rest by natural key, keeping history, and ``landdb.parties``
+merges the owners. A worker thread reads and builds the next batch while the database ingests
+the current one. Everything happens in one transaction: a rejected strict load, a dry run, an
+error or a killed process leaves the database as it was.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import shapely
 from sqlalchemy import Engine, text
 
 from etl import crs as crsmod
 from etl import fields, read
-from etl.report import LoadReport, Reject
+from etl.parcel_rows import Places, Problems, RowBuilder, check_geometries, ward_code
+from etl.report import LoadReport
 from landdb import admin as admindb
-from landdb import parcels as pdb
+from landdb import parcel_load as load
 from landdb import parties as partydb
-from landdb.models import CITY_SRID
 from landflood.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -76,22 +80,22 @@ def _load(engine: Engine, path: Path, opts: ParcelOptions, report: LoadReport, p
     decode = read.text_decoder(src, encoding)
     with engine.connect() as conn, conn.begin() as trans:
         conn.execute(text("SELECT set_config('landflood.actor', :a, true)"), {"a": opts.actor})
-        transformer = _choose_crs(conn, src, first, cols, decode, opts, report)
-        pdb.stage_create(conn)
-        for batch in _chain(first, batches):
-            rows = _stage_rows(batch, cols, decode, transformer, opts, report)
-            pdb.stage_copy(conn, rows)
+        load.tune(conn)
+        builder = _builder(conn, src, first, cols, decode, opts, report)
+        load.stage_create(conn)
+        for batch, table in _prefetched(builder, _chain(first, batches)):
+            load.stage_copy(conn, table)
             report.read += len(batch)
             progress(len(batch), src.count)
-        report.warnings += pdb.stage_flag(conn)
-        for row, key, reason in pdb.stage_rejects(conn):
+        load.stage_duplicates(conn)
+        for row, key, reason in load.stage_rejects(conn):
             report.reject(row, key, reason)
         rejected_rows = {r.row for r in report.rejected}
-        report.repaired = [r for r in report.repaired if r.row not in rejected_rows]
+        report.repaired = [r for r in builder.repaired if r.row not in rejected_rows]
         if opts.strict and report.rejected:
             trans.rollback()
             raise DataError(f"--strict: {len(report.rejected)} row(s) rejected, nothing loaded")
-        counts = pdb.stage_merge(conn)
+        counts = load.stage_merge(conn)
         report.inserted, report.updated, report.unchanged = counts["inserted"], counts["updated"], counts["unchanged"]
         report.loaded = report.inserted + report.updated + report.unchanged
         if "owner_name" in cols:
@@ -100,6 +104,34 @@ def _load(engine: Engine, path: Path, opts: ParcelOptions, report: LoadReport, p
             trans.rollback()
             return
     report.committed = True
+
+
+def _prefetched(builder: RowBuilder, batches: Iterator[read.Batch]) -> Iterator[tuple[read.Batch, pa.Table]]:
+    """Each batch with its staging rows; the next batch is read and built in a worker thread
+    meanwhile (while the database ingests the current one), so at most two are held in memory."""
+    def work() -> tuple[read.Batch, pa.Table] | None:
+        batch = next(batches, None)
+        return None if batch is None else (batch, builder.build(batch))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parcel-rows") as pool:
+        future = pool.submit(work)
+        while (item := future.result()) is not None:
+            future = pool.submit(work)
+            yield item
+
+
+def _builder(conn, src: read.Source, first: read.Batch, cols: dict[str, str], decode, opts: ParcelOptions,
+             report: LoadReport) -> RowBuilder:
+    """What turns each batch into staging rows, with the CRS, codes and boundaries it needs."""
+    transformer = _choose_crs(conn, src, first, cols, decode, opts, report)
+    admin = load.admin_geometries(conn)
+    if admin is None:
+        report.warnings.append("no administrative boundaries are loaded, so parcels were not checked against "
+                               "the city boundary; load them first with `landflood etl admin`")
+    places = None if admin is None else Places(np.array(admin[0], dtype=object),
+                                               np.array(admin[1], dtype=object), admin[2])
+    return RowBuilder(cols=cols, decode=decode, transformer=transformer, land_use=load.land_use_codes(conn),
+                      places=places, ward_code=opts.ward_code, repair=opts.repair)
 
 
 def _chain(first: read.Batch, rest: Iterator[read.Batch]) -> Iterator[read.Batch]:
@@ -143,118 +175,12 @@ def _choose_crs(conn, src: read.Source, first: read.Batch, cols: dict[str, str],
 def _ward(columns: dict[str, list], cols: dict[str, str], decode, opts: ParcelOptions, i: int) -> str | None:
     if "ward_code" not in cols:
         return opts.ward_code
-    return _ward_code(decode(columns[cols["ward_code"]][i]))
+    return ward_code(decode(columns[cols["ward_code"]][i]))
 
 
-def _ward_code(value) -> str | None:
-    if value is None:
-        return None
-    s = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
-    return s.zfill(5) if s.isdigit() and len(s) <= 5 else (s or None)
-
-
-def _int(value) -> int | None:
-    number = read.parse_number(value) if isinstance(value, str) else value
-    if number is None or float(number) != int(number) or int(number) <= 0:
-        raise ValueError
-    return int(number)
-
-
-def _stage_rows(batch: read.Batch, cols: dict[str, str], decode, transformer, opts: ParcelOptions,
-                report: LoadReport) -> Iterator[tuple]:
-    geoms, problems = _check_geometries(batch, opts, report)
-    geoms = crsmod.transform(geoms, transformer)
-    hexes = shapely.to_wkb(shapely.set_srid(geoms, CITY_SRID), hex=True, include_srid=True)
-    get = {f: batch.columns[c] for f, c in cols.items()}
-    for i, row_no in enumerate(batch.rows):
-        problem = problems[i]
-        values = {f: decode(v[i]) for f, v in get.items()}
-        ward = _ward_code(values.get("ward_code")) if "ward_code" in cols else opts.ward_code
-        sheet = parcel = area = birth = None
-        try:
-            sheet = _int(values["map_sheet"])
-        except (ValueError, TypeError, DataError):
-            problem = problem or f"map sheet number {values['map_sheet']!r} is not a positive whole number"
-        try:
-            parcel = _int(values["parcel_no"])
-        except (ValueError, TypeError, DataError):
-            problem = problem or f"parcel number {values['parcel_no']!r} is not a positive whole number"
-        if ward is None or not (ward.isdigit() and len(ward) == 5):
-            problem = problem or f"ward code {ward!r} is not a 5-digit commune code (use --ward-code)"
-        try:
-            area = read.parse_number(values.get("area_legal"))
-            if area is not None and area <= 0:
-                area = None
-                problem = problem or f"legal area {values.get('area_legal')!r} is not positive"
-        except DataError:
-            problem = problem or f"legal area {values.get('area_legal')!r} is not a number"
-        try:
-            birth = _int(values["birth_year"]) if values.get("birth_year") not in (None, "") else None
-        except (ValueError, TypeError, DataError):
-            birth = None
-        key_ok = sheet is not None and parcel is not None and ward is not None and len(ward) == 5 and ward.isdigit()
-        yield (
-            int(row_no), ward if key_ok else None, sheet if key_ok else None, parcel if key_ok else None,
-            _upper(values.get("land_use")), round(area, 2) if area is not None else None,
-            values.get("address") or None, values.get("owner_name") or None,
-            _digits(values.get("owner_id")), birth, None if problem else hexes[i], problem,
-        )
-
-
-def _upper(v) -> str | None:
-    return str(v).strip().upper() or None if v is not None else None
-
-
-def _digits(v) -> str | None:
-    if v is None:
-        return None
-    s = str(int(v)) if isinstance(v, float) else str(v).strip()
-    return s or None
-
-
-def _check_geometries(batch: read.Batch, opts: ParcelOptions, report: LoadReport) -> tuple[np.ndarray, list]:
-    """Polygonal, valid (or repaired) MultiPolygons; a problem text per record or None."""
-    geoms = batch.geoms.copy()
-    problems: list[str | None] = [None] * len(geoms)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    kinds = shapely.get_type_id(geoms)
-    polygonal = (kinds == 3) | (kinds == 6)
-    valid = shapely.is_valid(geoms)
-    for i in np.flatnonzero(missing | ~polygonal | ~valid):
-        if missing[i]:
-            problems[i] = "empty geometry" if not shapely.is_missing(geoms[i]) else "no geometry"
-        elif not polygonal[i]:
-            problems[i] = f"geometry is a {geoms[i].geom_type}, not a polygon"
-        else:
-            reason = shapely.is_valid_reason(geoms[i])
-            if opts.repair:
-                fixed = _polygonal(shapely.make_valid(geoms[i]))
-                if fixed is None:
-                    problems[i] = f"invalid geometry ({reason}) that make_valid cannot turn into a polygon"
-                else:
-                    geoms[i] = fixed
-                    report.repaired.append(_repair(batch, i, reason))
-            else:
-                problems[i] = f"invalid geometry: {reason} (use --repair to fix it with make_valid)"
-    ok = np.array([p is None for p in problems])
-    geoms[ok] = _multi(geoms[ok])
-    geoms[~ok] = None
-    return geoms, problems
-
-
-def _repair(batch: read.Batch, i: int, reason: str) -> Reject:
-    return Reject(int(batch.rows[i]), None, f"repaired with make_valid: {reason}")
-
-
-def _polygonal(geom) -> shapely.Geometry | None:
-    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
-    if not parts:
-        return None
-    return shapely.MultiPolygon([p for g in parts for p in shapely.get_parts(g)])
-
-
-def _multi(geoms: np.ndarray) -> np.ndarray:
-    single = shapely.get_type_id(geoms) == 3
-    out = geoms.copy()
-    out[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
-    return out
+def _check_geometries(batch: read.Batch, opts, report: LoadReport) -> tuple[np.ndarray, list[str | None]]:
+    """Polygonal, valid (or, with ``opts.repair``, repaired) MultiPolygons and a problem text per
+    record or None; repairs are added to ``report.repaired``. Used by ``etl.admin`` too."""
+    problems = Problems(len(batch))
+    geoms = check_geometries(batch, opts.repair, problems, report.repaired)
+    return geoms, problems.text

@@ -49,8 +49,14 @@ class ParcelKey:
             )
         return cls(m.group(1), int(m.group(2)), int(m.group(3)))
 
+    @property
+    def packed(self) -> int:
+        """The key packed into one integer, as the ``parcel_key`` column holds it (PARCEL_KEY_SQL)."""
+        return (self.map_sheet << 48) | (int(self.ward_code) << 31) | self.parcel_no
+
     def params(self) -> dict:
-        return {"ward_code": self.ward_code, "map_sheet": self.map_sheet, "parcel_no": self.parcel_no}
+        return {"ward_code": self.ward_code, "map_sheet": self.map_sheet, "parcel_no": self.parcel_no,
+                "parcel_key": self.packed}
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,9 @@ class ParcelVersion:
     geom: BaseGeometry
 
 
-_KEY_WHERE = "ward_code = :ward_code AND map_sheet = :map_sheet AND parcel_no = :parcel_no"
+# parcel_key finds the rows through the indexes; the natural key makes the match exact.
+_KEY_WHERE = ("parcel_key = :parcel_key AND ward_code = :ward_code AND map_sheet = :map_sheet "
+              "AND parcel_no = :parcel_no")
 _SELECT = (
     "SELECT ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, area_m2, address, "
     "commune_code, valid_from, valid_to, ST_AsBinary(geom) AS wkb FROM parcel_versions"
@@ -208,123 +216,3 @@ def assign_communes(conn: Connection) -> int:
             "AND p.commune_code IS DISTINCT FROM a.code"
         )
     ).rowcount
-
-
-# --- bulk loading through a staging table (used by etl.parcels) -------------------------------
-
-#: Columns of the staging table, in the order rows are copied.
-STAGE_COLUMNS = (
-    "row_no", "ward_code", "map_sheet", "parcel_no", "land_use_raw", "area_legal", "address",
-    "owner_name", "owner_id", "birth_year", "geom", "problem",
-)
-
-
-def stage_create(conn: Connection) -> None:
-    """A temporary staging table that lives as long as the load's transaction."""
-    conn.execute(text(f"""
-        CREATE TEMP TABLE stage_parcels (
-            row_no integer PRIMARY KEY, ward_code text, map_sheet integer, parcel_no integer,
-            land_use_raw text, land_use_code text, area_legal numeric(14, 2), address text,
-            owner_name text, owner_id text, birth_year smallint,
-            geom geometry(MultiPolygon, {CITY_SRID}), problem text
-        ) ON COMMIT DROP
-    """))
-
-
-def stage_copy(conn: Connection, rows) -> None:
-    """COPY ``rows`` (tuples in STAGE_COLUMNS order; geometry as hex EWKB) into the stage."""
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY stage_parcels ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def stage_flag(conn: Connection) -> list[str]:
-    """Mark the staged rows that cannot be loaded; returns warnings about checks not made.
-
-    Later rows with a key seen before are duplicates; codes resolve through the current and the
-    legacy code lists; parcels must touch the city (the union of all loaded admin units).
-    """
-    conn.execute(text("""
-        UPDATE stage_parcels s
-        SET problem = format('duplicate key %s (first at row %s)', s.ward_code || '-' || s.map_sheet || '-' || s.parcel_no, d.first_row)
-        FROM (SELECT row_no, min(row_no) OVER (PARTITION BY ward_code, map_sheet, parcel_no) AS first_row
-              FROM stage_parcels WHERE parcel_no IS NOT NULL) d
-        WHERE s.row_no = d.row_no AND d.row_no <> d.first_row
-    """))
-    conn.execute(text("""
-        UPDATE stage_parcels s SET land_use_code = m.code
-        FROM (SELECT code AS src, code FROM land_use_types
-              UNION ALL SELECT legacy_code, code FROM land_use_legacy_codes) m
-        WHERE upper(s.land_use_raw) = m.src;
-        UPDATE stage_parcels SET problem = CASE WHEN land_use_raw IS NULL THEN 'missing land-use code'
-            ELSE format('unknown land-use code %L (not in Circular 08/2024 nor 27/2018)', land_use_raw) END
-        WHERE problem IS NULL AND land_use_code IS NULL;
-    """))
-    if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM admin_units)")).scalar():
-        return ["no administrative boundaries are loaded, so parcels were not checked against the city "
-                "boundary; load them first with `landflood etl admin`"]
-    conn.execute(text("""
-        CREATE TEMP TABLE stage_city ON COMMIT DROP AS
-            SELECT ST_Subdivide(ST_Union(geom), 64) AS geom FROM admin_units;
-        CREATE INDEX ON stage_city USING gist (geom);
-        ANALYZE stage_city;
-        UPDATE stage_parcels s SET problem = 'outside the city (touches no administrative unit)'
-        WHERE problem IS NULL AND NOT EXISTS (SELECT 1 FROM stage_city c WHERE ST_Intersects(c.geom, s.geom));
-    """))
-    return []
-
-
-def stage_rejects(conn: Connection) -> list[tuple[int, str | None, str]]:
-    """(row, parcel_id or None, reason) of every flagged row."""
-    return [tuple(r) for r in conn.execute(text(
-        "SELECT row_no, CASE WHEN parcel_no IS NULL THEN NULL ELSE ward_code || '-' || map_sheet || '-' || parcel_no END, "
-        "problem FROM stage_parcels WHERE problem IS NOT NULL ORDER BY row_no"
-    ))]
-
-
-def stage_merge(conn: Connection, at: dt.datetime | None = None) -> dict[str, int]:
-    """Upsert the good staged rows by natural key, keeping history.
-
-    New parcels are inserted; a parcel whose content differs from its current version gets that
-    version closed and a new one opened at ``at`` (default: the transaction's time); identical
-    ones are left alone. Returns counts of inserted, updated and unchanged parcels.
-    """
-    p = {"at": at}
-    conn.execute(text("""
-        INSERT INTO map_sheets (ward_code, sheet_no)
-            SELECT DISTINCT ward_code, map_sheet FROM stage_parcels WHERE problem IS NULL
-            ON CONFLICT DO NOTHING;
-        INSERT INTO parcels (ward_code, map_sheet, parcel_no)
-            SELECT ward_code, map_sheet, parcel_no FROM stage_parcels WHERE problem IS NULL
-            ON CONFLICT DO NOTHING;
-        CREATE TEMP TABLE stage_diff ON COMMIT DROP AS
-            SELECT s.row_no, v.id AS current_id,
-                   CASE WHEN v.id IS NULL THEN 'inserted'
-                        WHEN v.land_use_code = s.land_use_code
-                             AND v.area_legal_m2 IS NOT DISTINCT FROM s.area_legal
-                             AND v.address IS NOT DISTINCT FROM s.address
-                             AND ST_AsEWKB(v.geom) = ST_AsEWKB(s.geom) THEN 'unchanged'
-                        ELSE 'updated' END AS action
-            FROM stage_parcels s
-            LEFT JOIN parcel_versions v ON v.ward_code = s.ward_code AND v.map_sheet = s.map_sheet
-                 AND v.parcel_no = s.parcel_no AND v.valid_to IS NULL
-            WHERE s.problem IS NULL;
-    """))
-    conn.execute(text("""
-        UPDATE parcel_versions SET valid_to = coalesce(CAST(:at AS timestamptz), now())
-        WHERE id IN (SELECT current_id FROM stage_diff WHERE action = 'updated')
-    """), p)
-    conn.execute(text("""
-        INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, address,
-                                     commune_code, source, valid_from, geom)
-        SELECT s.ward_code, s.map_sheet, s.parcel_no, s.land_use_code, s.area_legal, s.address,
-               (SELECT a.code FROM admin_units a WHERE a.level = 'commune' AND a.valid_to IS NULL
-                  AND ST_Intersects(a.geom, ST_PointOnSurface(s.geom)) LIMIT 1),
-               current_setting('landflood.actor', true), coalesce(CAST(:at AS timestamptz), now()), s.geom
-        FROM stage_parcels s JOIN stage_diff d USING (row_no)
-        WHERE d.action <> 'unchanged'
-        ORDER BY s.ward_code, s.map_sheet, s.parcel_no
-    """), p)
-    counts = dict(conn.execute(text("SELECT action, count(*) FROM stage_diff GROUP BY action")).all())
-    return {k: int(counts.get(k, 0)) for k in ("inserted", "updated", "unchanged")}

@@ -54,10 +54,11 @@ def _setup_logging(level: str | int, debug: bool) -> None:
 
 
 def _register() -> None:
-    from landflood.cli import db, etl
+    from landflood.cli import db, etl, sample
 
     main.add_command(db.db)
     main.add_command(etl.etl)
+    main.add_command(sample.sample)
 
 
 _register()

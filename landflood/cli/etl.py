@@ -123,3 +123,229 @@ def _summary(report: LoadReport) -> None:
         c.print(f"  … and {len(report.rejected) - 10:,} more (--report FILE.json lists them all)")
     if report.dry_run:
         c.print("  dry run: nothing was written")
+
+
+@etl.command()
+@_path_argument
+@click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
+@click.option("--crs", help="CRS of the coordinates (e.g. EPSG:5897), overriding the file's; when neither "
+                            "says, lon/lat degrees are taken as WGS 84.")
+@click.option("--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
+              help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.")
+@click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
+@click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
+@_report_option
+@click.pass_obj
+def waterlogging(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
+                 strict: bool, dry_run: bool, report_path: Path | None) -> None:
+    """Load waterlogging hotspots and/or flood events from PATH.
+
+    PATH is a CSV (`;` or `,` separated, decimal commas accepted), GeoJSON or GeoPackage, with
+    Vietnamese or English headers. Hotspots: a code (ma_diem, code), a name (ten_diem, name),
+    optionally street (duong, pho), district (quan) and description (mo_ta), and a position
+    (kinh_do/vi_do, lon/lat, a WKT column, or the file's point geometry); they must lie in Hanoi.
+    Flood events: the hotspot's code, the start time (thoi_gian_bat_dau, started_at; ISO 8601
+    with an offset, or taken as Hanoi time, +07:00), duration in minutes (thoi_gian_ngap_phut,
+    duration_min), maximum depth in m (do_sau_m, max_depth_m; a column named in cm, such as
+    do_sau_cm, is converted) and rain in mm (luong_mua, rain_mm). A hotspot file may carry event
+    columns on its rows. An event whose hotspot is neither in the file nor in the database is
+    rejected.
+
+    Hotspots are upserted by code (a changed name, street, district or position updates the
+    row), events by hotspot and start time: loading the same file twice changes nothing.
+    """
+    from etl.waterlogging import WaterloggingOptions, load_waterlogging
+
+    opts = WaterloggingOptions(layer=layer, crs=crs, encoding=encoding, strict=strict, dry_run=dry_run,
+                               actor=f"etl:{Path(path).name}")
+    engine = make_engine(ensure_database(settings))
+    try:
+        with _progress(f"waterlogging data from {path.name}") as advance:
+            report = load_waterlogging(engine, path, opts, advance)
+    finally:
+        engine.dispose()
+    _finish(report, report_path, _waterlogging_summary)
+
+
+def _waterlogging_summary(report: LoadReport) -> None:
+    _summary(report)
+    for what, counts in (("hotspots", getattr(report, "points", {})), ("events", getattr(report, "events", {}))):
+        if counts:
+            _console.print(f"  {what}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+@etl.command()
+@_path_argument
+@click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
+@click.option("--crs", help="CRS of the station positions (e.g. EPSG:5897 for x/y columns), overriding the "
+                            "file's; when neither says, lon/lat degrees are taken as WGS 84.")
+@click.option("--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
+              help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.")
+@click.option("--interval-min", type=click.IntRange(1, 1440),
+              help="Minutes each value covers (60 for hourly, 1440 for daily). Default: per station, the "
+                   "most common spacing of its times.")
+@click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
+@click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
+@_report_option
+@click.pass_obj
+def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
+             interval_min: int | None, strict: bool, dry_run: bool, report_path: Path | None) -> None:
+    """Load rain-gauge time series from PATH.
+
+    PATH is a CSV (`;` or `,` separated, decimal commas accepted), GeoJSON or GeoPackage with one
+    row per station and time: station id (ma_tram, station_id), station name (ten_tram,
+    station_name), position (kinh_do/vi_do, lon/lat, or x/y with --crs; needed for a station not
+    yet in the database), time (thoi_gian, time; ISO 8601 with an offset such as
+    2024-07-20T14:00+07:00, or taken as Hanoi time) and rain in mm (luong_mua, rain_mm, value).
+
+    Rejected, each with its row and reason: missing-value codes (-999, -9999, 9999, ...) and
+    negative values; repeated (station, time) rows (the first is kept); a station whose position
+    changes; more than 200 mm in an hour or 500 mm in a day at a station; isolated spikes (over
+    100 mm/h between observations under 5 mm/h and over 10 times the median of the other
+    stations at that time). Gaps are reported, not rejected. Stations are created the first
+    time they are seen; observations are upserted by station and time, so loading the same
+    file twice changes nothing.
+    """
+    from etl.rainfall import RainfallOptions, load_rainfall
+
+    opts = RainfallOptions(layer=layer, crs=crs, encoding=encoding, interval_min=interval_min, strict=strict,
+                           dry_run=dry_run, actor=f"etl:{Path(path).name}")
+    engine = make_engine(ensure_database(settings))
+    try:
+        with _progress(f"rainfall from {path.name}") as advance:
+            report = load_rainfall(engine, path, opts, advance)
+    finally:
+        engine.dispose()
+    _finish(report, report_path, _rainfall_summary)
+
+
+def _rainfall_summary(report: LoadReport) -> None:
+    _summary(report)
+    intervals = getattr(report, "intervals", {})
+    if intervals:
+        by_interval: dict[int, int] = {}
+        for minutes in intervals.values():
+            by_interval[minutes] = by_interval.get(minutes, 0) + 1
+        _console.print(f"  stations: {len(intervals):,} in the file, {getattr(report, 'stations_created', 0):,} "
+                       "created; interval " + ", ".join(f"{m} min ({n:,})" for m, n in sorted(by_interval.items())))
+
+
+@etl.command()
+@_path_argument
+@click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
+@click.option("--crs", help="CRS of the coordinates (e.g. EPSG:4326), overriding the file's and detection.")
+@click.option("--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
+              help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='TOML or JSON file naming the columns the usual names do not find: code = "MA_XA".')
+@click.option("--level", type=click.Choice(("province", "district", "commune")),
+              help="Level of every unit in the file (else the level column, the code column's name, the kind "
+                   "or the code's length tells).")
+@click.option("--valid-from", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First day the units are valid (YYYY-MM-DD), for every unit; default: the file's valid_from, "
+                   "else 2008-08-01.")
+@click.option("--valid-to", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First day the units are no longer valid (YYYY-MM-DD), for every unit; e.g. 2025-07-01 for "
+                   "the districts and communes before the 2025 reorganisation. Default: the file's valid_to, "
+                   "else still valid.")
+@click.option("--repair", is_flag=True, help="Repair invalid polygons with make_valid instead of rejecting them.")
+@click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
+@click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
+@_report_option
+@click.pass_obj
+def admin(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
+          mapping: Path | None, level: str | None, valid_from, valid_to, repair: bool, strict: bool,
+          dry_run: bool, report_path: Path | None) -> None:
+    """Load administrative boundaries (provinces, districts, communes) from PATH.
+
+    PATH is any polygon file GDAL reads (GeoJSON, Shapefile, GeoPackage, ...). Each unit needs a
+    code (code, ma, ma_dvhc, district_code, commune_code, ...) and a name (name, ten, ...); its kind
+    comes from a kind column or the name's prefix (Phường, Xã, Thị trấn, Quận, Huyện, Thị xã).
+    Optional columns: level, parent_code, valid_from, valid_to, predecessors (comma-separated
+    codes of the units it was formed from). Units are upserted by code and valid_from; a changed
+    unit is updated in place, an unchanged one left alone; a unit whose validity overlaps another
+    with the same code is rejected. Afterwards, current parcels get their current commune again.
+
+    \b
+    Example, Hanoi's 30 districts before July 2025:
+      landflood etl admin hanoi_districts_pre2025.geojson --level district --valid-to 2025-07-01
+    """
+    from etl.admin import AdminOptions, load_admin
+    from etl.fields import load_mapping
+
+    if valid_from and valid_to and valid_to <= valid_from:
+        raise click.BadParameter("must be after --valid-from", param_hint="--valid-to")
+    opts = AdminOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping), level=level,
+                        valid_from=valid_from.date() if valid_from else None,
+                        valid_to=valid_to.date() if valid_to else None, repair=repair, strict=strict,
+                        dry_run=dry_run, actor=f"etl:{Path(path).name}")
+    engine = make_engine(ensure_database(settings))
+    try:
+        with _progress(f"admin units from {path.name}") as advance:
+            report = load_admin(engine, path, opts, advance)
+    finally:
+        engine.dispose()
+    _finish(report, report_path)
+
+
+@etl.command()
+@_path_argument
+@click.option("--kind", type=click.Choice(("dem", "flood-depth")), required=True,
+              help="dem: terrain elevation (m); flood-depth: water depth (m) of one flood scenario.")
+@click.option("--scenario", help="The flood scenario the depths belong to; required with --kind flood-depth.")
+@click.option("--name", help="Name to register the raster under (lower-case letters, digits, . _ -); "
+                             "default: from the file name.")
+@click.option("--crs", help="CRS of the raster (e.g. EPSG:5897), for a file without one or to override it.")
+@click.option("--nodata", type=float, help="Value marking missing pixels (e.g. -9999), for a file that declares none.")
+@click.option("--replace", is_flag=True, help="Replace a different raster already registered under the same name.")
+@click.option("--dry-run", is_flag=True, help="Check everything and say what would happen; write no file and no row.")
+@_report_option
+@click.pass_obj
+def raster(settings: Settings, path: Path, kind: str, scenario: str | None, name: str | None, crs: str | None,
+           nodata: float | None, replace: bool, dry_run: bool, report_path: Path | None) -> None:
+    """Register a DEM or a flood-depth raster from PATH as a Cloud-Optimized GeoTIFF.
+
+    PATH is a single-band raster GDAL reads (GeoTIFF, ...), north-up with square pixels, covering
+    part of Hanoi. It is written, reprojected to EPSG:5897 if needed (bilinear), as a float32 COG
+    with nodata -9999 to LANDFLOOD_VAR_DIR/rasters/KIND/NAME.tif and recorded in the database.
+    A raster without a nodata value whose pixels include values no elevation or depth can have
+    (below -100 m or above 9,000 m, such as -9999) is refused until --nodata says what they are.
+    Loading the same raster again changes nothing; a different one under a registered name needs
+    --replace.
+    """
+    from etl.raster import NAME_RE, RasterOptions, load_raster
+
+    if kind == "flood-depth" and not scenario:
+        raise click.UsageError("--kind flood-depth needs --scenario NAME: the flood scenario these depths belong to")
+    if kind == "dem" and scenario:
+        raise click.UsageError("--scenario only goes with --kind flood-depth")
+    if name is not None and not NAME_RE.match(name):
+        raise click.BadParameter("use lower-case letters, digits, '.', '_' and '-', such as dem-5m", param_hint="--name")
+    opts = RasterOptions(name=name, crs=crs, nodata=nodata, replace=replace, dry_run=dry_run)
+    engine = make_engine(ensure_database(settings))
+    try:
+        report = load_raster(engine, settings, path, kind, scenario, opts)
+    finally:
+        engine.dispose()
+    _finish(report, report_path, _raster_summary)
+
+
+def _raster_summary(report: LoadReport) -> None:
+    """What was checked and where the COG is (or would be); ``report`` is an etl.raster.RasterReport."""
+    c, d = _console, report.to_dict()
+    c.print(f"[bold]{report.kind}[/bold] from {escape(report.source)}")
+    if report.crs:
+        c.print(f"  CRS {report.crs} ({report.crs_source})")
+    for w in report.warnings:
+        c.print(f"  [yellow]note[/yellow]: {escape(w)}")
+    if report.error:
+        c.print(f"  [red]nothing loaded[/red]: {escape(report.error)}")
+        return
+    action = "inserted" if report.inserted else "updated" if report.updated else "unchanged"
+    verbs = {"inserted": "registered", "updated": "replaced", "unchanged": "unchanged (already registered)"}
+    if report.dry_run:
+        verbs.update(inserted="would be registered", updated="would be replaced")
+    c.print(f"  {escape(d['name'] or '')}: {verbs[action]} as {escape(d['path'] or '')} "
+            f"({d['width']:,}×{d['height']:,} px at {d['res_m']:g} m); {report.seconds:.1f} s")
+    if report.dry_run:
+        c.print("  dry run: nothing was written")

@@ -93,6 +93,7 @@ def upgrade() -> None:
     sa.CheckConstraint('geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom))', name=op.f('ck_map_sheets_geom_valid')),
     sa.CheckConstraint('scale IS NULL OR scale IN (200, 500, 1000, 2000, 5000, 10000)', name=op.f('ck_map_sheets_scale')),
     sa.CheckConstraint('sheet_no > 0', name=op.f('ck_map_sheets_sheet_no_positive')),
+    sa.CheckConstraint('sheet_no < 32768', name=op.f('ck_map_sheets_sheet_no_max')),
     sa.PrimaryKeyConstraint('ward_code', 'sheet_no', name=op.f('pk_map_sheets'))
     )
     op.create_table('parties',
@@ -255,6 +256,7 @@ def upgrade() -> None:
     sa.Column('map_sheet', sa.Integer(), nullable=False),
     sa.Column('parcel_no', sa.Integer(), nullable=False),
     sa.Column('parcel_id', sa.Text(), sa.Computed("ward_code || '-' || map_sheet::text || '-' || parcel_no::text", persisted=True), nullable=False),
+    sa.Column('parcel_key', sa.BigInteger(), sa.Computed('(map_sheet::bigint << 48) | (ward_code::bigint << 31) | parcel_no::bigint', persisted=True), nullable=False, comment='The natural key packed into one integer (see PARCEL_KEY_SQL)'),
     sa.Column('land_use_code', sa.Text(), nullable=False),
     sa.Column('area_legal_m2', sa.Numeric(precision=14, scale=2), nullable=True, comment='Area as recorded'),
     sa.Column('area_m2', sa.Double(), sa.Computed('ST_Area(geom)', persisted=True), nullable=False, comment='Area on the VN-2000 plane'),
@@ -264,7 +266,7 @@ def upgrade() -> None:
     sa.Column('valid_from', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('valid_to', sa.DateTime(timezone=True), nullable=True),
     sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=5897, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
-    postgresql.ExcludeConstraint((sa.column('ward_code'), '='), (sa.column('map_sheet'), '='), (sa.column('parcel_no'), '='), (sa.text('tstzrange(valid_from, valid_to)'), '&&'), using='gist', name='ex_parcel_versions_lifespan'),
+    postgresql.ExcludeConstraint((sa.column('parcel_key'), '='), (sa.text('tstzrange(valid_from, valid_to)'), '&&'), using='gist', name='ex_parcel_versions_lifespan'),
     sa.CheckConstraint('ST_IsValid(geom) AND NOT ST_IsEmpty(geom)', name=op.f('ck_parcel_versions_geom_valid')),
     sa.CheckConstraint('area_legal_m2 IS NULL OR area_legal_m2 > 0', name=op.f('ck_parcel_versions_area_legal_positive')),
     sa.CheckConstraint('valid_to IS NULL OR valid_to > valid_from', name=op.f('ck_parcel_versions_lifespan')),
@@ -276,12 +278,13 @@ def upgrade() -> None:
     op.create_geospatial_index('ix_parcel_versions_geom', 'parcel_versions', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_index(op.f('ix_parcel_versions_land_use_code'), 'parcel_versions', ['land_use_code'], unique=False)
     op.create_index(op.f('ix_parcel_versions_parcel_id'), 'parcel_versions', ['parcel_id'], unique=False)
-    op.create_index('uq_parcel_versions_current', 'parcel_versions', ['ward_code', 'map_sheet', 'parcel_no'], unique=True, postgresql_where=sa.text('valid_to IS NULL'))
+    op.create_index('uq_parcel_versions_current', 'parcel_versions', ['parcel_key'], unique=True, postgresql_where=sa.text('valid_to IS NULL'))
     op.create_table('rights',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('ward_code', sa.Text(), nullable=False),
     sa.Column('map_sheet', sa.Integer(), nullable=False),
     sa.Column('parcel_no', sa.Integer(), nullable=False),
+    sa.Column('parcel_key', sa.BigInteger(), sa.Computed('(map_sheet::bigint << 48) | (ward_code::bigint << 31) | parcel_no::bigint', persisted=True), nullable=False, comment='The natural key packed into one integer (see PARCEL_KEY_SQL)'),
     sa.Column('party_id', sa.BigInteger(), nullable=False),
     sa.Column('kind', sa.Text(), nullable=False),
     sa.Column('share', sa.Numeric(precision=5, scale=4), nullable=True),
@@ -290,7 +293,7 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('valid_from', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('valid_to', sa.DateTime(timezone=True), nullable=True),
-    postgresql.ExcludeConstraint((sa.column('ward_code'), '='), (sa.column('map_sheet'), '='), (sa.column('parcel_no'), '='), (sa.column('party_id'), '='), (sa.column('kind'), '='), (sa.text('tstzrange(valid_from, valid_to)'), '&&'), using='gist', name='ex_rights_lifespan'),
+    postgresql.ExcludeConstraint((sa.column('parcel_key'), '='), (sa.column('party_id'), '='), (sa.column('kind'), '='), (sa.text('tstzrange(valid_from, valid_to)'), '&&'), using='gist', name='ex_rights_lifespan'),
     sa.CheckConstraint("kind IN ('ownership', 'use_right', 'lease', 'mortgage', 'restriction', 'easement')", name=op.f('ck_rights_kind')),
     sa.CheckConstraint('share IS NULL OR (share > 0 AND share <= 1)', name=op.f('ck_rights_share_range')),
     sa.CheckConstraint('valid_to IS NULL OR valid_to > valid_from', name=op.f('ck_rights_lifespan')),
@@ -298,7 +301,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['ward_code', 'map_sheet', 'parcel_no'], ['parcels.ward_code', 'parcels.map_sheet', 'parcels.parcel_no'], name=op.f('fk_rights_ward_code_parcels')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rights'))
     )
-    op.create_index('ix_rights_parcel', 'rights', ['ward_code', 'map_sheet', 'parcel_no'], unique=False)
+    op.create_index('ix_rights_parcel', 'rights', ['parcel_key'], unique=False)
     op.create_index(op.f('ix_rights_party_id'), 'rights', ['party_id'], unique=False)
 
 

@@ -33,11 +33,13 @@ AUDIT_COLUMNS = {
 }
 # What a version may change once stored: only its closing time (and a parcel's derived commune).
 MUTABLE = {"parcel_versions": ("valid_to", "commune_code"), "rights": ("valid_to",)}
+# Generated columns: not computed yet in a BEFORE trigger, so left out of the comparison.
+GENERATED = {"parcel_versions": ("parcel_id", "parcel_key", "area_m2"), "rights": ("parcel_key",)}
 
 
 def _keep_history(table: str) -> str:
     kept = [c for c in ("valid_to", "commune_code") if c in MUTABLE[table]]
-    resets = " ".join(f"n.{c} := OLD.{c};" for c in kept)
+    resets = " ".join(f"n.{c} := OLD.{c};" for c in (*kept, *GENERATED[table]))
     return f"""
 CREATE FUNCTION landflood_keep_history_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -51,8 +53,7 @@ BEGIN
         RAISE EXCEPTION 'version % of {table} is closed (valid_to %) and cannot change', OLD.id, OLD.valid_to
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    -- Generated columns are not computed yet in a BEFORE trigger: leave them out of the comparison.
-    {resets} {"n.parcel_id := OLD.parcel_id; n.area_m2 := OLD.area_m2;" if table == "parcel_versions" else ""}
+    {resets}
     IF n IS DISTINCT FROM OLD THEN
         RAISE EXCEPTION '{table} keeps history: close version % (set valid_to) and insert a new version instead of editing it',
             OLD.id USING ERRCODE = 'integrity_constraint_violation';

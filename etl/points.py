@@ -1,0 +1,193 @@
+"""What the point loaders (waterlogging hotspots and events, rain gauges) share: tables that may
+have no geometry column, times with a timezone, and point positions in the city CRS.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from etl import crs as crsmod
+from etl import read
+from etl.report import LoadReport
+from landdb.models import CITY_SRID
+from landflood.errors import DataError
+
+#: Times written without a timezone are Hanoi's local time (UTC+07:00, no daylight saving).
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+_TO_LONLAT = Transformer.from_crs(crsmod.CITY_CRS, crsmod.WGS84, always_xy=True)
+_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+# Day first, as Vietnamese tables write dates: 20/07/2024, 20-07-2024 14:30, 20.07.2024 14:30:05
+_DAY_FIRST = re.compile(
+    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2})[:hH](\d{2})(?::(\d{2}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+@dataclass
+class _PlainCSV(read.Source):
+    """A CSV without geometry columns (a table of flood events), which read.open_source refuses."""
+
+    def batches(self, batch_size: int = 50_000) -> Iterator[read.Batch]:
+        header = self._csv["header"]
+        with self.path.open("r", encoding="latin-1", newline="") as f:  # raw bytes, decoded by the caller
+            reader = csv.reader(f, self._csv["dialect"])
+            next(reader)
+            row = 1
+            while chunk := [r for _, r in zip(range(batch_size), reader)]:
+                cols = {h: [r[i] if i < len(r) else None for r in chunk] for i, h in enumerate(header)}
+                yield read.Batch(np.arange(row, row + len(chunk)), cols, np.full(len(chunk), None, dtype=object))
+                row += len(chunk)
+
+
+def open_table(path: Path, layer: str | None = None) -> read.Source:
+    """``read.open_source``, which also accepts a CSV without coordinates (all geometries None)."""
+    try:
+        return read.open_source(path, layer)
+    except DataError:
+        if path.suffix.lower() not in _CSV_SUFFIXES or not path.is_file() or path.stat().st_size == 0:
+            raise
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    text = read._decode_guess(head)  # noqa: SLF001 -- the CSV dialect rules of etl.read, reused
+    dialect = read._sniff(text)  # noqa: SLF001
+    header = next(csv.reader(io.StringIO(text), dialect), None)
+    if not header or not any(h.strip() for h in header):
+        raise DataError(f"{path} has no header row")
+    header = [h.strip() for h in header]
+    return _PlainCSV(path=path, layer=None, fields=header, crs=None, count=None, encoding=None, raw_text=True,
+                     _csv={"dialect": dialect, "header": header})
+
+
+def has_geometry(batch: read.Batch) -> bool:
+    """Whether any record of ``batch`` has a geometry."""
+    return bool(len(batch)) and not bool(np.all(shapely.is_missing(batch.geoms)))
+
+
+def choose_encoding(src: read.Source, first: read.Batch, option: str, report: LoadReport) -> str:
+    """The text encoding: the option, else the file's declaration, else detected; noted in ``report``."""
+    if option != "auto":
+        report.encoding, report.encoding_source = option, "option"
+    elif src.encoding is not None:
+        report.encoding, report.encoding_source = src.encoding, "file"
+    else:
+        report.encoding, report.encoding_source = read.detect_encoding(src, first), "detected"
+    return report.encoding
+
+
+def choose_crs(src: read.Source, first: read.Batch, option: str | None, report: LoadReport) -> Transformer | None:
+    """A transformer from the file's coordinates to the city CRS; the choice is noted in ``report``.
+
+    Without --crs and without a CRS in the file, coordinates that are mostly degrees are WGS 84
+    (single rows with wrong numbers are then rejected as outside Hanoi); otherwise the CRS is
+    detected like a Shapefile's without .prj, which asks for --crs when several CRSs fit.
+    """
+    if option:
+        crs, report.crs_source = crsmod.parse_crs(option), "option"
+    elif src.crs is not None:
+        crs, report.crs_source = src.crs, "file"
+    else:
+        geoms = first.geoms[~shapely.is_missing(first.geoms)]
+        xy = shapely.get_coordinates(geoms[shapely.get_type_id(geoms) == 0])
+        if len(xy) == 0:
+            raise DataError("the first rows have no coordinates to tell their CRS from; pass --crs")
+        degrees = (np.abs(xy[:, 0]) <= 180) & (np.abs(xy[:, 1]) <= 90)
+        if degrees.mean() >= 0.5:
+            crs, why = crsmod.WGS84, "coordinates are degrees (taken as WGS 84)"
+        else:
+            crs, why = crsmod.detect(xy[~degrees], [None] * int((~degrees).sum()), {})
+        report.crs_source = "detected"
+        report.warnings.append(f"the file has no CRS; {why}")
+    report.crs = crsmod.label(crs)
+    return crsmod.to_city(crs)
+
+
+def city_points(geoms: np.ndarray, transformer: Transformer | None) -> tuple[list[str | None], list[str | None]]:
+    """(hex EWKB point in the city CRS, problem) per geometry; a missing geometry is neither.
+
+    Positions are rounded to the millimetre, so the same coordinates always store the same bytes.
+    A point must lie within Hanoi's extent (``etl.crs.HANOI_EXTENT``).
+    """
+    geoms = geoms.copy()
+    problems: list[str | None] = [None] * len(geoms)
+    kinds = shapely.get_type_id(geoms)
+    for i in np.flatnonzero(kinds == 4):  # a MultiPoint of one point is that point
+        parts = shapely.get_parts(geoms[i])
+        geoms[i] = parts[0] if len(parts) == 1 else geoms[i]
+    kinds = shapely.get_type_id(geoms)
+    empty = (kinds == 0) & shapely.is_empty(geoms)
+    for i in np.flatnonzero(((kinds != 0) & (kinds != -1)) | empty):
+        problems[i] = "empty geometry" if empty[i] else f"geometry is a {geoms[i].geom_type}, not a point"
+    ok = (kinds == 0) & ~empty
+    city = np.full(len(geoms), None, dtype=object)
+    city[ok] = shapely.set_precision(crsmod.transform(geoms[ok], transformer), 0.001)
+    xy = shapely.get_coordinates(city[ok]) if ok.any() else np.empty((0, 2))
+    lon, lat = _TO_LONLAT.transform(xy[:, 0], xy[:, 1]) if len(xy) else (xy[:, 0], xy[:, 1])
+    x0, y0, x1, y1 = crsmod.HANOI_EXTENT
+    inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+    idx = np.flatnonzero(ok)
+    for j in np.flatnonzero(~inside):
+        i = idx[j]
+        problems[i] = f"outside Hanoi (lon {lon[j]:.5f}, lat {lat[j]:.5f}); wrong coordinates or --crs?"
+        city[i] = None
+    hexes = shapely.to_wkb(shapely.set_srid(city, CITY_SRID), hex=True, include_srid=True)
+    return [h if p is None and h is not None else None for h, p in zip(hexes, problems)], problems
+
+
+def parse_time(value: object) -> tuple[dt.datetime, bool]:
+    """(timezone-aware time, whether Hanoi's timezone was assumed) from a cell.
+
+    Accepts ISO 8601 (``2024-07-20T14:30+07:00``, ``2024-07-20 14:30:00Z``, ``2024-07-20``), the
+    day-first dates of Vietnamese tables (``20/07/2024 14:30``) and date/datetime values the
+    reader already parsed. Raises ValueError when the cell is not a time.
+    """
+    if isinstance(value, dt.datetime):
+        t = value
+    elif isinstance(value, dt.date):
+        t = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and value.strip():
+        t = _parse_text(value.strip())
+    else:
+        raise ValueError("no time")
+    if t.tzinfo is None or t.utcoffset() is None:
+        return t.replace(tzinfo=LOCAL_TZ), True
+    return t, False
+
+
+def _parse_text(s: str) -> dt.datetime:
+    m = _DAY_FIRST.match(s)
+    if m is None:
+        if re.match(r"^\d{4}/\d", s):  # 2024/07/20 14:30
+            s = s.replace("/", "-", 2)
+        return dt.datetime.fromisoformat(s)
+    day, month, year, hour, minute, second, tz = m.groups()
+    t = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    if tz:
+        t = t.replace(tzinfo=dt.datetime.fromisoformat("2000-01-01T00:00" + tz.replace("Z", "+00:00")).tzinfo)
+    return t
+
+
+def assumed_tz_warning(count: int) -> str:
+    """The report's note about times read without a timezone."""
+    return (f"{count:,} time(s) carry no timezone and were taken as Hanoi local time "
+            "(Asia/Ho_Chi_Minh, +07:00); write them as 2024-07-20T14:30+07:00 to say so")
+
+
+def text_value(value: object) -> str | None:
+    """A cell as trimmed text (whole numbers without ``.0``); None when blank."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    s = str(value).strip()
+    return s or None

@@ -1,0 +1,1 @@
+"""Reference tables of the sample generator (CSV, read by ``etl.sample.places``)."""
