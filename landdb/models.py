@@ -444,6 +444,7 @@ class FloodRisk(Base):
         CheckConstraint("max_depth_m >= 0 AND mean_depth_m >= 0 AND mean_depth_m <= max_depth_m", name="depths"),
         CheckConstraint("flooded_fraction >= 0 AND flooded_fraction <= 1", name="fraction_range"),
         CheckConstraint(f"risk_class IN {RISK_CLASSES}", name="risk_class"),
+        Index("ix_flood_risk_parcel", "ward_code", "map_sheet", "parcel_no"),  # a parcel's risk over scenarios
     )
 
     scenario: Mapped[str] = mapped_column(ForeignKey("flood_scenarios.name", ondelete="CASCADE"), primary_key=True)
@@ -497,3 +498,22 @@ class AuditEntry(Base):
     row_key: Mapped[str] = mapped_column(Text)
     old: Mapped[dict | None] = mapped_column(JSONB)
     new: Mapped[dict | None] = mapped_column(JSONB)
+
+
+# --- API access ---------------------------------------------------------------------------
+
+
+class ApiUser(Base):
+    """Someone who may sign in to the API with a bearer token. Only the token's hash is stored."""
+
+    __tablename__ = "api_users"
+    __table_args__ = (
+        CheckConstraint("role IN ('officer', 'admin')", name="role"),
+        CheckConstraint(r"token_hash ~ '^[0-9a-f]{64}$'", name="token_hash_format"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True, comment="SHA-256 of the token")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -27,3 +27,23 @@ class DataError(LandfloodError, ValueError):
 
 class NotFoundError(LandfloodError, LookupError):
     """A requested object does not exist."""
+
+
+class QueryError(LandfloodError, ValueError):
+    """A request parameter or filter cannot be used; the message names the bad part."""
+
+
+class AuthenticationError(LandfloodError, PermissionError):
+    """No valid credentials were given where they are needed."""
+
+
+class PermissionDeniedError(LandfloodError, PermissionError):
+    """The caller is known but their role does not allow this."""
+
+
+class ConflictError(LandfloodError, RuntimeError):
+    """The request conflicts with the stored state (the object exists, or changed meanwhile)."""
+
+
+class PreconditionFailedError(ConflictError):
+    """An If-Match precondition does not hold: someone else changed the object first."""

@@ -27,6 +27,19 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of an external PostGIS database. When set, the managed "
         "cluster is never touched.",
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="Optional URL of a read-only streaming replica; the API sends its read queries there.",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:5000",
+        description="The URL clients reach the API at (used in links); set it behind a proxy.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs the maps' session cookie. Set the same value on every instance behind a "
+        "load balancer; when unset, one is generated once under var_dir.",
+    )
     var_dir: Path = Field(
         default_factory=_default_var_dir,
         description="Where the managed cluster, rasters and other state live.",
@@ -44,7 +57,7 @@ class Settings(BaseSettings):
                          description="Database name in the managed cluster.")
     log_level: str = Field(default="INFO", description="Logging level for the CLI and the app.")
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _check_url(cls, v: str | None) -> str | None:
         if v in (None, ""):

@@ -54,11 +54,13 @@ def _setup_logging(level: str | int, debug: bool) -> None:
 
 
 def _register() -> None:
-    from landflood.cli import db, etl, sample
+    from landflood.cli import db, etl, sample, serve, users
 
     main.add_command(db.db)
     main.add_command(etl.etl)
     main.add_command(sample.sample)
+    main.add_command(serve.serve)
+    main.add_command(users.users)
 
 
 _register()

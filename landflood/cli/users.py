@@ -1,0 +1,51 @@
+"""``landflood users``: who may sign in to the API (officers see owners; admins too)."""
+
+from __future__ import annotations
+
+import click
+
+from landdb import api_users
+from landdb.database import ensure_database, make_engine
+from landflood.settings import Settings
+
+
+@click.group()
+def users() -> None:
+    """API users and their bearer tokens (only a hash of each token is stored)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(api_users.ROLES), help="officer or admin.")
+@click.pass_obj
+def add(settings: Settings, name: str, role: str) -> None:
+    """Create NAME and print their token, once: send it as 'Authorization: Bearer <token>'."""
+    ensure_database(settings)
+    with make_engine(settings).begin() as conn:
+        token = api_users.add(conn, name, role)
+    click.echo(token)
+    click.echo(f"created {role} {name!r}; this token is shown only now: keep it safe", err=True)
+
+
+@users.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def revoke(settings: Settings, name: str) -> None:
+    """Revoke NAME's token at once (every instance of the service stops accepting it)."""
+    ensure_database(settings)
+    with make_engine(settings).begin() as conn:
+        api_users.revoke(conn, name)
+    click.echo(f"revoked {name!r}")
+
+
+@users.command("list")
+@click.pass_obj
+def list_(settings: Settings) -> None:
+    """List users and roles (never tokens)."""
+    ensure_database(settings)
+    with make_engine(settings).connect() as conn:
+        rows = api_users.list_users(conn)
+    for name, role, created in rows:
+        click.echo(f"{name}\t{role}\t{created}")
+    if not rows:
+        click.echo("no users yet: landflood users add NAME --role officer", err=True)

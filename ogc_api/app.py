@@ -1,0 +1,136 @@
+"""The Flask application: pygeoapi embedded for the OGC API machinery, landflood's own routes
+for what must be fast or private (items, queryables, tiles), access control and errors.
+
+Production: ``gunicorn -w 4 -b 0.0.0.0:5000 'ogc_api.app:create_app()'`` (settings from the
+LANDFLOOD_* environment); development: ``landflood serve``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+
+import psycopg
+import sqlalchemy.exc
+from flask import Flask, Response, g, request
+from pygeoapi.api import API, APIRequest, apply_gzip
+from pygeoapi.openapi import get_oas
+
+from landdb.database import ensure_database, make_engine
+from landflood.errors import LandfloodError
+from landflood.settings import Settings
+from ogc_api import auth, context, errors, items
+from ogc_api.config import pygeoapi_config
+from ogc_api.db import DatabaseUnavailable, Pools
+
+log = logging.getLogger(__name__)
+LANGS = ("vi", "en")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; the database is made usable first (the managed cluster is started)."""
+    settings = settings or Settings()
+    url = ensure_database(settings)
+    config = pygeoapi_config(settings)
+    app = Flask(__name__, static_folder=config["server"]["templates"]["static"], static_url_path="/static")
+    app.secret_key = _secret_key(settings)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"))
+    app.url_map.strict_slashes = False
+    pools = Pools(url, settings.database_read_url)
+    state = context.AppState(settings=settings, pools=pools, api=None)
+    state.engine = make_engine(url)
+    app.extensions["landflood"] = state
+    with app.app_context():
+        state.api = API(config, get_oas(config, fail_on_invalid_collection=False))
+    # pygeoapi tries every nested config key as a locale and warns about each one.
+    logging.getLogger("pygeoapi.l10n").setLevel(logging.ERROR)
+    app.before_request(_before)
+    app.register_error_handler(LandfloodError, errors.exception_response)
+    app.register_error_handler(sqlalchemy.exc.OperationalError, _database_down)
+    app.register_error_handler(psycopg.OperationalError, _database_down)
+    app.register_error_handler(HTTPStatus.NOT_FOUND, lambda e: errors.problem(404, "NotFound", str(e.description)))
+    app.register_error_handler(HTTPStatus.METHOD_NOT_ALLOWED,
+                               lambda e: errors.problem(405, "MethodNotAllowed", str(e.description)))
+    app.register_error_handler(Exception, _unexpected)
+    app.register_blueprint(items.bp)
+    _register_pygeoapi(app)
+    from ogc_api import tiles, edr, processes  # noqa: F401  (their routes)
+    app.register_blueprint(tiles.bp)
+    app.register_blueprint(edr.bp)
+    app.register_blueprint(processes.bp)
+    return app
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.var_dir / "secret_key"
+    if not path.exists():
+        import secrets
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _before() -> None:
+    requested = request.args.get("lang") or request.accept_languages.best_match(LANGS) or "vi"
+    g.lang = requested[:2] if requested[:2] in LANGS else "vi"
+    auth.authenticate()
+
+
+def _database_down(exc: Exception) -> Response:
+    log.warning("database unavailable: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+    return errors.exception_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
+
+
+def _unexpected(exc: Exception) -> Response:
+    from werkzeug.exceptions import HTTPException
+    if isinstance(exc, HTTPException):
+        return errors.problem(exc.code or 500, exc.name.replace(" ", ""), str(exc.description))
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return errors.problem(500, "NoApplicableCode", "internal error; it has been logged")
+
+
+def pygeoapi_call(fn: Callable, *args) -> Response:
+    """Run one of pygeoapi's API functions on the current Flask request."""
+    api = context.state().api
+    api_request = APIRequest.from_flask(request, api.locales)
+    if not api_request.is_valid():
+        headers, status, content = api.get_format_exception(api_request)
+    else:
+        headers, status, content = fn(api, api_request, *args)
+        content = apply_gzip(headers, content)
+    resp = Response(content, status=status)
+    if headers:
+        resp.headers = headers
+    return resp
+
+
+def _register_pygeoapi(app: Flask) -> None:
+    import pygeoapi.api as core
+    import pygeoapi.api.tiles as tiles_api
+
+    routes = {
+        "/": ("landing", core.landing_page),
+        "/openapi": ("openapi", core.openapi_),
+        "/conformance": ("conformance", core.conformance),
+        "/collections": ("collections", core.describe_collections),
+        "/collections/<cid>": ("collection", core.describe_collections),
+        "/collections/<cid>/schema": ("schema", core.get_collection_schema),
+        "/TileMatrixSets": ("tilematrixsets", tiles_api.tilematrixsets),
+        "/TileMatrixSets/<tms>": ("tilematrixset", tiles_api.tilematrixset),
+        "/collections/<cid>/tiles": ("tilesets", tiles_api.get_collection_tiles),
+        "/collections/<cid>/tiles/<tms>": ("tileset", tiles_api.get_collection_tiles_metadata),
+        "/collections/<cid>/tiles/<tms>/metadata": ("tileset_metadata", tiles_api.get_collection_tiles_metadata),
+    }
+    for rule, (name, fn) in routes.items():
+        app.add_url_rule(rule, name, _passthrough(fn))
+
+
+def _passthrough(fn: Callable) -> Callable:
+    def view(**kwargs):
+        return pygeoapi_call(fn, *kwargs.values())
+    return view

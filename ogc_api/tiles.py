@@ -1,0 +1,104 @@
+"""OGC API Tiles: Mapbox vector tiles (WebMercatorQuad) made by PostGIS (ST_AsMVT).
+
+Each zoom carries the attributes it needs (``Prop.mvt_min_zoom``); a tile holds at most
+``FEATURE_CAP`` features; responses carry an ETag and Cache-Control so browsers and proxies
+cache them. Tiles for officers may carry owner names and are never cached by shared caches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, Response, request
+from pygeoapi.provider.mvt_postgresql import MVTPostgreSQLProvider
+from pygeoapi.provider.tile import ProviderTileNotFoundError
+from pygeoapi.models.provider.base import TileMatrixSetEnum
+
+from landdb.models import CITY_SRID
+from landflood.errors import NotFoundError, QueryError
+from ogc_api import context
+from ogc_api.collections import COLLECTIONS, Collection
+from ogc_api.config import TILED
+
+bp = Blueprint("tiles", __name__)
+MVT = "application/vnd.mapbox-vector-tile"
+FEATURE_CAP = 20_000
+MAX_ZOOM = 22
+#: Below these zooms a collection's tiles are empty (a city's parcels do not fit a z10 tile).
+MIN_ZOOM = {"parcels": 13, "flood-risk-zones": 0, "waterlogging-points": 0}
+
+
+def tile_sql(coll: Collection, z: int, officer: bool) -> str:
+    props = [p for p in coll.visible(officer) if p.mvt_min_zoom is not None and p.mvt_min_zoom <= z]
+    cols = "".join(f", {p.sql.format(lang='vi')} AS {p.name}" for p in props)
+    where = f" AND {coll.current}" if coll.current else ""
+    return f"""
+        WITH bounds AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS merc)
+        SELECT ST_AsMVT(t, %(layer)s, 4096, 'geom', 'fid') FROM (
+            SELECT ST_AsMVTGeom(ST_Transform({coll.geom}, 3857), bounds.merc, 4096, 64, true) AS geom,
+                   {coll.key} AS fid {cols}
+            FROM {coll.source}, bounds
+            WHERE {coll.geom} && ST_Transform(bounds.merc, {CITY_SRID}){where}
+            LIMIT {FEATURE_CAP}) t
+        WHERE t.geom IS NOT NULL"""
+
+
+def render_tile(coll: Collection, z: int, x: int, y: int, officer: bool) -> bytes:
+    if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise NotFoundError(f"tile {z}/{y}/{x} is outside WebMercatorQuad (zoom 0..{MAX_ZOOM})")
+    if z < MIN_ZOOM.get(coll.id, 0):
+        return b""
+    with context.state().pools.read() as conn:
+        row = conn.execute(tile_sql(coll, z, officer), {"z": z, "x": x, "y": y, "layer": coll.id}).fetchone()
+    return bytes(row[0]) if row and row[0] else b""
+
+
+def _tiled(cid: str) -> Collection:
+    if cid not in TILED:
+        raise NotFoundError(f"{cid!r} has no vector tiles; tiled collections: {', '.join(TILED)}")
+    return COLLECTIONS[cid]
+
+
+@bp.route("/collections/<cid>/tiles/<tms>/<int:z>/<int:y>/<int:x>")
+def tile(cid: str, tms: str, z: int, y: int, x: int) -> Response:
+    coll = _tiled(cid)
+    if tms != "WebMercatorQuad":
+        raise NotFoundError(f"tile matrix set {tms!r} is not offered; use WebMercatorQuad")
+    if request.args.get("f") not in (None, "mvt", "pbf"):
+        raise QueryError("tiles come as f=mvt only")
+    officer = context.is_officer()
+    data = render_tile(coll, z, x, y, officer)
+    etag = '"' + hashlib.md5(data).hexdigest() + '"'
+    headers = {"ETag": etag, "Vary": "Authorization, Cookie",
+               "Cache-Control": "private, max-age=60" if officer else "public, max-age=300"}
+    if request.if_none_match and etag.strip('"') in request.if_none_match:
+        return Response(status=304, headers=headers)
+    return Response(data, mimetype=MVT, headers=headers)
+
+
+class LandfloodTileProvider(MVTPostgreSQLProvider):
+    """Tile metadata for pygeoapi (tilesets, links); the tiles themselves come from :func:`tile`."""
+
+    def __init__(self, provider_def: dict) -> None:  # no pygeoapi-managed database connection
+        from pygeoapi.provider.base_mvt import BaseMVTProvider
+        BaseMVTProvider.__init__(self, provider_def)
+        self.table = provider_def["data"]
+        self._fields = {}
+
+    def get_fields(self) -> dict:
+        coll = COLLECTIONS[self.table]
+        return {p.name: {"type": p.type} for p in coll.visible(False) if p.mvt_min_zoom is not None}
+
+    def get_tiling_schemes(self) -> list:
+        return [TileMatrixSetEnum.WEBMERCATORQUAD.value]
+
+    def get_metadata(self, dataset, server_url, layer=None, tileset=None, metadata_format=None, **kwargs):
+        # pygeoapi passes no format when the request has no f=; JSON is the sensible default.
+        return super().get_metadata(dataset, server_url, layer, tileset, metadata_format or "json", **kwargs)
+
+    def get_tiles(self, layer: str = "default", tileset: str | None = None, z=None, y=None, x=None,
+                  format_=None) -> bytes | None:
+        try:
+            return render_tile(COLLECTIONS[self.table], int(z), int(x), int(y), context.is_officer()) or None
+        except NotFoundError as exc:
+            raise ProviderTileNotFoundError(str(exc)) from exc

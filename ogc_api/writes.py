@@ -1,0 +1,188 @@
+"""OGC API Features Part 4 on ``parcels``: create, replace (PUT), update (PATCH), delete.
+
+Only officers write. A change never overwrites: it closes the current version and opens a
+new one (a delete only closes it), checked against the ETag the client read (``If-Match``),
+validated like a row of the ETL, and recorded in the audit log with the officer's name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import shapely
+from flask import Response, request
+from pyproj import Transformer
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, text
+
+from landdb import parcels as parcel_db
+from landdb.models import CITY_SRID
+from landflood.errors import DataError, NotFoundError, PermissionDeniedError, PreconditionFailedError, QueryError
+from ogc_api import auth, context
+from ogc_api import crs as crsmod
+from ogc_api.collections import Collection
+
+EDITABLE = ("ward_code", "map_sheet", "parcel_no", "land_use", "area_legal_m2", "address")
+_ETAG_SQL = "SELECT md5(row(v.id, v.*)::text) FROM parcel_versions v WHERE v.parcel_id = :pid AND v.valid_to IS NULL"
+
+
+def _officer(coll: Collection) -> str:
+    user = auth.require("officer", "admin")
+    if coll.id != "parcels":
+        raise PermissionDeniedError(f"{coll.id} is read-only through the API; load it with `landflood etl`")
+    return user.name
+
+
+def _body() -> dict[str, Any]:
+    try:
+        doc = json.loads(request.get_data() or b"null")
+    except json.JSONDecodeError as exc:
+        raise DataError(f"the body is not JSON ({exc.msg} at character {exc.pos})") from exc
+    if not isinstance(doc, dict) or doc.get("type") != "Feature":
+        raise DataError("send one GeoJSON Feature with 'geometry' and 'properties'")
+    return doc
+
+
+def _content_crs() -> crsmod.Crs:
+    raw = request.headers.get("Content-Crs", "").strip().strip("<>")
+    return crsmod.parse(raw or None, "Content-Crs")
+
+
+def _geometry(doc: dict[str, Any], in_crs: crsmod.Crs) -> BaseGeometry:
+    try:
+        geom = shape(doc["geometry"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataError(f"the feature's geometry cannot be read: {exc}") from exc
+    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+        raise DataError(f"a parcel is a Polygon or MultiPolygon, not {geom.geom_type}{' (empty)' if geom.is_empty else ''}")
+    if in_crs.srid != CITY_SRID:
+        t = Transformer.from_crs(in_crs.srid, CITY_SRID, always_xy=not in_crs.flip)
+        geom = shapely.transform(geom, lambda xy: _transform(t, xy))
+    if not geom.is_valid:
+        raise DataError(f"invalid geometry: {shapely.is_valid_reason(geom)}; repair it (for example "
+                        "ST_MakeValid, or QGIS 'Fix geometries') and send it again")
+    return shapely.multipolygons([geom]) if geom.geom_type == "Polygon" else geom
+
+
+def _transform(t: Transformer, xy):
+    import numpy as np
+    x, y = t.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
+def _parcel_data(conn: Connection, props: dict[str, Any], geom: BaseGeometry, user: str) -> parcel_db.ParcelData:
+    unknown = sorted(set(props) - set(EDITABLE) - {"parcel_id"})
+    if unknown:
+        raise DataError(f"properties {', '.join(unknown)} cannot be written; writable: {', '.join(EDITABLE)}")
+    try:
+        key = parcel_db.ParcelKey(str(props["ward_code"]), int(props["map_sheet"]), int(props["parcel_no"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError("ward_code (5 digits), map_sheet and parcel_no (positive integers) are required") from exc
+    if not re.fullmatch(r"\d{5}", key.ward_code) or not 0 < key.map_sheet < 32768 or key.parcel_no <= 0:
+        raise DataError(f"{key.parcel_id!r} is not a valid key: ward_code has 5 digits, map_sheet is 1..32767, "
+                        "parcel_no is positive")
+    code = str(props.get("land_use") or "").strip().upper()
+    current = conn.execute(text("SELECT code FROM land_use_types WHERE code = :c UNION ALL "
+                                "SELECT code FROM land_use_legacy_codes WHERE legacy_code = :c"), {"c": code}).scalar()
+    if current is None:
+        raise DataError(f"land_use {code!r} is not a code of Circular 08/2024 (or a known 27/2018 code)")
+    area = props.get("area_legal_m2")
+    try:
+        area = None if area in (None, "") else Decimal(str(area))
+    except InvalidOperation as exc:
+        raise DataError(f"area_legal_m2 {area!r} is not a number") from exc
+    if area is not None and area <= 0:
+        raise DataError("area_legal_m2 must be positive")
+    outside = conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM admin_units) AND NOT EXISTS (SELECT 1 FROM admin_units "
+        "WHERE ST_Intersects(geom, ST_GeomFromWKB(:g, :srid)))"), {"g": geom.wkb, "srid": CITY_SRID}).scalar()
+    if outside:
+        raise DataError("the geometry lies outside the city; check its CRS (send Content-Crs) and coordinates")
+    return parcel_db.ParcelData(key=key, land_use_code=current, geom=geom, area_legal_m2=area,
+                                address=props.get("address"), source=f"api:{user}")
+
+
+def _begin(conn: Connection, user: str) -> None:
+    conn.execute(text("SELECT set_config('landflood.actor', :a, true)"), {"a": f"api:{user}"})
+
+
+def _etag(conn: Connection, pid: str, lock: bool = False) -> str | None:
+    sql = _ETAG_SQL + (" FOR UPDATE" if lock else "")
+    value = conn.execute(text(sql), {"pid": pid}).scalar()
+    return f'"{value}"' if value else None
+
+
+def _check_if_match(conn: Connection, pid: str) -> None:
+    current = _etag(conn, pid, lock=True)
+    if current is None:
+        raise NotFoundError(f"parcels has no current parcel {pid!r}")
+    if not request.headers.get("If-Match"):
+        raise PreconditionFailedError("send If-Match with the ETag you read (GET the parcel first), so that "
+                                      "you do not overwrite someone else's change")
+    if current not in [t.strip() for t in request.headers["If-Match"].split(",")] and request.headers["If-Match"] != "*":
+        raise PreconditionFailedError(f"parcel {pid} changed since you read it; GET it again and reapply your change")
+
+
+def _saved(pid: str, status: int) -> Response:
+    with context.state().engine.connect() as conn:
+        etag = _etag(conn, pid)
+    url = f"{context.state().settings.public_url.rstrip('/')}/collections/parcels/items/{pid}"
+    resp = Response(status=status, headers={"Location": url})
+    if etag:
+        resp.headers["ETag"] = etag
+    return resp
+
+
+def create(coll: Collection) -> Response:
+    user = _officer(coll)
+    doc = _body()
+    geom = _geometry(doc, _content_crs())
+    with context.state().engine.begin() as conn:
+        _begin(conn, user)
+        data = _parcel_data(conn, doc.get("properties") or {}, geom, user)
+        if _etag(conn, data.key.parcel_id, lock=True):
+            raise QueryError(f"parcel {data.key.parcel_id} exists; change it with PUT or PATCH "
+                             f"/collections/parcels/items/{data.key.parcel_id}")
+        parcel_db.save(conn, data)
+    return _saved(data.key.parcel_id, 201)
+
+
+def replace(coll: Collection, fid: str, patch: bool) -> Response:
+    user = _officer(coll)
+    doc = request.get_json(silent=True) if patch else _body()
+    if not isinstance(doc, dict):
+        raise DataError("send a JSON object: a GeoJSON Feature, or for PATCH the properties/geometry to change")
+    key = parcel_db.ParcelKey.parse(fid)
+    with context.state().engine.begin() as conn:
+        _begin(conn, user)
+        _check_if_match(conn, key.parcel_id)
+        now = parcel_db.get(conn, key)
+        props = {"ward_code": key.ward_code, "map_sheet": key.map_sheet, "parcel_no": key.parcel_no}
+        if patch:
+            props.update(land_use=now.land_use_code, area_legal_m2=now.area_legal_m2, address=now.address)
+        props.update(doc.get("properties") or {})
+        if doc.get("geometry"):
+            geom = _geometry(doc, _content_crs())
+        elif patch:
+            geom = now.geom
+        else:
+            raise DataError("PUT replaces the whole parcel: send its geometry too (or use PATCH)")
+        data = _parcel_data(conn, props, geom, user)
+        if data.key != key:
+            raise DataError(f"the body's key {data.key.parcel_id} differs from the URL's {key.parcel_id}")
+        parcel_db.save(conn, data)
+    return _saved(key.parcel_id, 200)
+
+
+def delete(coll: Collection, fid: str) -> Response:
+    user = _officer(coll)
+    key = parcel_db.ParcelKey.parse(fid)
+    with context.state().engine.begin() as conn:
+        _begin(conn, user)
+        _check_if_match(conn, key.parcel_id)
+        parcel_db.close(conn, key)
+    return Response(status=204)
