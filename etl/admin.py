@@ -26,18 +26,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from etl import crs as crsmod
-from etl import fields, read
-from etl.parcels import Progress, _chain, _check_geometries, _choose_encoding
+from etl import fields, loading, read
+from etl.loading import Progress
+from etl.polygons import Problems, check_geometries
 from etl.report import LoadReport
 from landdb import admin as admindb
 from landdb import parcels as pdb
@@ -114,33 +114,22 @@ class _Columns:
 def load_admin(engine: Engine, path: Path, opts: AdminOptions, progress: Progress | None = None) -> LoadReport:
     """Load the administrative units in ``path``; the report says what happened to every row."""
     report = LoadReport(source=str(path), kind="admin units", dry_run=opts.dry_run)
-    started = time.perf_counter()
-    try:
-        _load(engine, path, opts, report, progress or (lambda n, total: None))
-    except DataError as exc:
-        report.error = str(exc)
-        report.committed = False
-    report.seconds = round(time.perf_counter() - started, 3)
-    return report
+    return loading.timed(report, lambda: _load(engine, path, opts, report, progress or loading.no_progress))
 
 
 def _load(engine: Engine, path: Path, opts: AdminOptions, report: LoadReport, progress: Progress) -> None:
     src = read.open_source(path, opts.layer)
     report.layer = src.layer
     columns = _resolve(src.fields, opts)
-    batches = src.batches(opts.batch_size)
-    first = next(batches, None)
-    if first is None or len(first) == 0:
-        raise DataError(f"{path} has no features")
-    decode = read.text_decoder(src, _choose_encoding(src, first, opts, report))
-    transformer = _choose_crs(src, first, opts, report)
+    first, batches = loading.first_batch(src, opts.batch_size)
+    decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
+    transformer = loading.choose_crs(src, opts.crs, report, lambda: _detect_crs(first))
     if opts.valid_from is None and not columns.has("valid_from"):
         report.warnings.append(f"no valid_from column nor --valid-from: units are taken to be valid from "
                                f"{DEFAULT_VALID_FROM} (when Hanoi took its present extent)")
-    with engine.connect() as conn, conn.begin() as trans:
-        conn.execute(text("SELECT set_config('landflood.actor', :a, true)"), {"a": opts.actor})
+    with loading.transaction(engine, opts.actor, report) as conn:
         admindb.stage_create(conn)
-        for batch in _chain(first, batches):
+        for batch in batches:
             admindb.stage_copy(conn, _stage_rows(batch, columns, decode, transformer, opts, report))
             report.read += len(batch)
             progress(len(batch), src.count)
@@ -149,21 +138,14 @@ def _load(engine: Engine, path: Path, opts: AdminOptions, report: LoadReport, pr
             report.reject(row, key, reason)
         rejected_rows = {r.row for r in report.rejected}
         report.repaired = [r for r in report.repaired if r.row not in rejected_rows]
-        if opts.strict and report.rejected:
-            trans.rollback()
-            raise DataError(f"--strict: {len(report.rejected)} row(s) rejected, nothing loaded")
+        loading.refuse_if_strict(opts.strict, report)
         counts, warnings = admindb.stage_merge(conn, parents=columns.has("parent_code"),
                                                successions=columns.has("predecessors"))
         report.warnings += warnings
-        report.inserted, report.updated, report.unchanged = counts["inserted"], counts["updated"], counts["unchanged"]
-        report.loaded = report.inserted + report.updated + report.unchanged
+        loading.count_loaded(report, counts)
         moved = pdb.assign_communes(conn)
         if moved:
             report.warnings.append(f"{moved:,} current parcel(s) got a new current commune")
-        if opts.dry_run:
-            trans.rollback()
-            return
-    report.committed = True
 
 
 def _resolve(columns: list[str], opts: AdminOptions) -> _Columns:
@@ -192,37 +174,30 @@ def _resolve(columns: list[str], opts: AdminOptions) -> _Columns:
     return _Columns(cols, code_level)
 
 
-def _choose_crs(src: read.Source, first: read.Batch, opts: AdminOptions, report: LoadReport):
-    if opts.crs:
-        crs, report.crs_source = crsmod.parse_crs(opts.crs), "option"
-    elif src.crs is not None:
-        crs, report.crs_source = src.crs, "file"
-    else:
-        geoms = first.geoms[~shapely.is_missing(first.geoms)][:2000]
-        if len(geoms) == 0:
-            raise DataError("the first records have no geometry to detect the CRS from; pass --crs")
-        try:
-            crs, why = crsmod.detect(shapely.get_coordinates(geoms)[::50], [], {})
-        except crsmod.AmbiguousCRSError:
-            raise DataError("the file has no CRS and its coordinates fit several CRSs used around Hanoi "
-                            "(VN-2000 TM-3 105°00', TM-3 105°30', UTM 48N); pass --crs EPSG:<code>") from None
-        report.crs_source = "detected"
-        report.warnings.append(f"the file has no CRS; detected {crsmod.label(crs)}: {why}")
-    report.crs = crsmod.label(crs)
-    return crsmod.to_city(crs)
+def _detect_crs(first: read.Batch):
+    """The CRS of a file without one, from its coordinates alone (boundaries carry no ward codes)."""
+    geoms = first.geoms[~shapely.is_missing(first.geoms)][:2000]
+    if len(geoms) == 0:
+        raise DataError("the first records have no geometry to detect the CRS from; pass --crs")
+    try:
+        return crsmod.detect(shapely.get_coordinates(geoms)[::50], [], {})
+    except crsmod.AmbiguousCRSError:
+        raise DataError("the file has no CRS and its coordinates fit several CRSs used around Hanoi "
+                        "(VN-2000 TM-3 105°00', TM-3 105°30', UTM 48N); pass --crs EPSG:<code>") from None
 
 
 def _stage_rows(batch: read.Batch, columns: _Columns, decode, transformer, opts: AdminOptions,
                 report: LoadReport):
     """Staging rows for one batch: values parsed, geometry in the city CRS, a problem or None."""
     moved = read.Batch(batch.rows, batch.columns, crsmod.transform(batch.geoms, transformer))
-    geoms, problems = _check_geometries(moved, opts, report)
+    problems = Problems(len(batch))
+    geoms = check_geometries(moved, opts.repair, problems, report.repaired)
     hexes = shapely.to_wkb(shapely.set_srid(geoms, CITY_SRID), hex=True, include_srid=True)
     get = {f: batch.columns[c] for f, c in columns.cols.items()}
     for i, row_no in enumerate(batch.rows):
         values = {f: decode(v[i]) for f, v in get.items()}
         unit, problem = _unit(values, columns, opts)
-        problem = problems[i] or problem
+        problem = problems.text[i] or problem
         yield (int(row_no), unit.get("code"), unit.get("name"), unit.get("level"), unit.get("kind"),
                unit.get("parent_code"), unit.get("valid_from"), unit.get("valid_to"), unit.get("predecessors"),
                None if problem else hexes[i], problem)

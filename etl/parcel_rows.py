@@ -18,6 +18,7 @@ import shapely
 
 from etl import crs as crsmod
 from etl import read
+from etl.polygons import Problems, check_geometries
 from etl.report import Reject
 from landdb.models import CITY_SRID
 from landdb.parcel_load import STAGE_COLUMNS
@@ -169,56 +170,6 @@ class RowBuilder:
         return [None if b or not 1880 <= y <= 2100 else int(y) for y, b in zip(years, bad, strict=True)]
 
 
-class Problems:
-    """The first problem found for each row (later checks do not overwrite it)."""
-
-    def __init__(self, n: int) -> None:
-        self.text: list[str | None] = [None] * n
-
-    def add(self, i: int, text: str) -> None:
-        if self.text[i] is None:
-            self.text[i] = text
-
-    def none(self) -> np.ndarray:
-        return np.equal(self.text, None)
-
-
-def check_geometries(batch: read.Batch, repair: bool, problems: Problems, repaired: list[Reject]) -> np.ndarray:
-    """Valid (or, with ``repair``, repaired) MultiPolygons; None where ``problems`` got a reason."""
-    geoms = batch.geoms.copy()
-    missing = shapely.is_missing(geoms)
-    empty = ~missing & shapely.is_empty(geoms)
-    kinds = shapely.get_type_id(geoms)
-    polygonal = (kinds == 3) | (kinds == 6)
-    valid = shapely.is_valid(geoms)
-    for i in np.flatnonzero(missing | empty | ~polygonal | ~valid):
-        if missing[i] or empty[i]:
-            problems.add(i, "no geometry" if missing[i] else "empty geometry")
-        elif not polygonal[i]:
-            problems.add(i, f"geometry is a {geoms[i].geom_type}, not a polygon")
-        else:
-            geoms[i] = _repair(batch, i, geoms[i], repair, problems, repaired)
-    ok = problems.none()
-    geoms[~ok] = None
-    single = ok & (shapely.get_type_id(geoms) == 3)
-    if single.any():
-        geoms[single] = shapely.multipolygons(geoms[single].reshape(-1, 1))
-    return geoms
-
-
-def _repair(batch: read.Batch, i: int, geom, repair: bool, problems: Problems, repaired: list[Reject]):
-    reason = shapely.is_valid_reason(geom)
-    if not repair:
-        problems.add(i, f"invalid geometry: {reason} (use --repair to fix it with make_valid)")
-        return None
-    fixed = _polygonal(shapely.make_valid(geom))
-    if fixed is None:
-        problems.add(i, f"invalid geometry ({reason}) that make_valid cannot turn into a polygon")
-        return None
-    repaired.append(Reject(int(batch.rows[i]), None, f"repaired with make_valid: {reason}"))
-    return fixed
-
-
 def _positive_ints(values: list) -> tuple[np.ndarray, np.ndarray]:
     """(whole numbers, mask of values that are not positive whole numbers)."""
     out = np.zeros(len(values), dtype=np.int64)
@@ -281,10 +232,3 @@ def _literal(s: str) -> str:
     """``s`` quoted as PostgreSQL's format('%L') does."""
     quoted = s.replace("'", "''")
     return f"E'{quoted.replace(chr(92), chr(92) * 2)}'" if "\\" in s else f"'{quoted}'"
-
-
-def _polygonal(geom) -> shapely.Geometry | None:
-    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
-    if not parts:
-        return None
-    return shapely.MultiPolygon([p for g in parts for p in shapely.get_parts(g)])

@@ -12,30 +12,25 @@ error or a killed process leaves the database as it was.
 
 from __future__ import annotations
 
-import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from etl import crs as crsmod
-from etl import fields, read
-from etl.parcel_rows import Places, Problems, RowBuilder, check_geometries, ward_code
+from etl import fields, loading, read
+from etl.loading import Progress
+from etl.parcel_rows import Places, RowBuilder, ward_code
 from etl.report import LoadReport
 from landdb import admin as admindb
 from landdb import parcel_load as load
 from landdb import parties as partydb
 from landflood.errors import DataError
-
-log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int | None], None]  # (rows just read, total rows or None)
 
 
 @dataclass
@@ -57,14 +52,7 @@ class ParcelOptions:
 def load_parcels(engine: Engine, path: Path, opts: ParcelOptions, progress: Progress | None = None) -> LoadReport:
     """Load the parcels in ``path``; the report says what happened to every row."""
     report = LoadReport(source=str(path), kind="parcels", dry_run=opts.dry_run)
-    started = time.perf_counter()
-    try:
-        _load(engine, path, opts, report, progress or (lambda n, total: None))
-    except DataError as exc:
-        report.error = str(exc)
-        report.committed = False
-    report.seconds = round(time.perf_counter() - started, 3)
-    return report
+    return loading.timed(report, lambda: _load(engine, path, opts, report, progress or loading.no_progress))
 
 
 def _load(engine: Engine, path: Path, opts: ParcelOptions, report: LoadReport, progress: Progress) -> None:
@@ -72,18 +60,13 @@ def _load(engine: Engine, path: Path, opts: ParcelOptions, report: LoadReport, p
     report.layer = src.layer
     required = ("map_sheet", "parcel_no", "land_use") + (() if opts.ward_code else ("ward_code",))
     cols = fields.resolve(src.fields, fields.PARCEL_FIELDS, opts.mapping, required)
-    batches = src.batches(opts.batch_size)
-    first = next(batches, None)
-    if first is None or len(first) == 0:
-        raise DataError(f"{path} has no features")
-    encoding = _choose_encoding(src, first, opts, report)
-    decode = read.text_decoder(src, encoding)
-    with engine.connect() as conn, conn.begin() as trans:
-        conn.execute(text("SELECT set_config('landflood.actor', :a, true)"), {"a": opts.actor})
+    first, batches = loading.first_batch(src, opts.batch_size)
+    decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
+    with loading.transaction(engine, opts.actor, report) as conn:
         load.tune(conn)
         builder = _builder(conn, src, first, cols, decode, opts, report)
         load.stage_create(conn)
-        for batch, table in _prefetched(builder, _chain(first, batches)):
+        for batch, table in _prefetched(builder, batches):
             load.stage_copy(conn, table)
             report.read += len(batch)
             progress(len(batch), src.count)
@@ -92,18 +75,12 @@ def _load(engine: Engine, path: Path, opts: ParcelOptions, report: LoadReport, p
             report.reject(row, key, reason)
         rejected_rows = {r.row for r in report.rejected}
         report.repaired = [r for r in builder.repaired if r.row not in rejected_rows]
-        if opts.strict and report.rejected:
-            trans.rollback()
-            raise DataError(f"--strict: {len(report.rejected)} row(s) rejected, nothing loaded")
-        counts = load.stage_merge(conn)
-        report.inserted, report.updated, report.unchanged = counts["inserted"], counts["updated"], counts["unchanged"]
-        report.loaded = report.inserted + report.updated + report.unchanged
+        loading.refuse_if_strict(opts.strict, report)
+        restore = [] if opts.dry_run else load.bulk_start(conn)
+        loading.count_loaded(report, load.stage_merge(conn))
         if "owner_name" in cols:
             report.owners = partydb.stage_merge_owners(conn)
-        if opts.dry_run:
-            trans.rollback()
-            return
-    report.committed = True
+        load.bulk_finish(conn, restore)
 
 
 def _prefetched(builder: RowBuilder, batches: Iterator[read.Batch]) -> Iterator[tuple[read.Batch, pa.Table]]:
@@ -134,53 +111,21 @@ def _builder(conn, src: read.Source, first: read.Batch, cols: dict[str, str], de
                       places=places, ward_code=opts.ward_code, repair=opts.repair)
 
 
-def _chain(first: read.Batch, rest: Iterator[read.Batch]) -> Iterator[read.Batch]:
-    yield first
-    yield from rest
-
-
-def _choose_encoding(src: read.Source, first: read.Batch, opts: ParcelOptions, report: LoadReport) -> str:
-    if opts.encoding != "auto":
-        report.encoding, report.encoding_source = opts.encoding, "option"
-    elif src.encoding is not None:
-        report.encoding, report.encoding_source = src.encoding, "file"
-    else:
-        report.encoding, report.encoding_source = read.detect_encoding(src, first), "detected"
-    log.info("text encoding: %s (%s)", report.encoding, report.encoding_source)
-    return report.encoding
-
-
 def _choose_crs(conn, src: read.Source, first: read.Batch, cols: dict[str, str], decode,
                 opts: ParcelOptions, report: LoadReport):
-    if opts.crs:
-        crs, report.crs_source = crsmod.parse_crs(opts.crs), "option"
-    elif src.crs is not None:
-        crs, report.crs_source = src.crs, "file"
-    else:
-        geoms = first.geoms[~shapely.is_missing(first.geoms)][:2000]
-        if len(geoms) == 0:
-            raise DataError("the first records have no geometry to detect the CRS from; pass --crs")
-        pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    def detect():
+        # Projected coordinates fit several CRSs around Hanoi: the parcels' own ward codes decide.
         idx = np.flatnonzero(~shapely.is_missing(first.geoms))[:2000]
+        if len(idx) == 0:
+            raise DataError("the first records have no geometry to detect the CRS from; pass --crs")
+        pts = shapely.get_coordinates(shapely.point_on_surface(first.geoms[idx]))
         codes = [_ward(first.columns, cols, decode, opts, i) for i in idx]
-        wards = admindb.boundaries(conn, {c for c in codes if c})
-        crs, why = crsmod.detect(pts, codes, wards)
-        report.crs_source = "detected"
-        report.warnings.append(f"the file has no CRS; detected {crsmod.label(crs)}: {why}")
-    report.crs = crsmod.label(crs)
-    log.info("CRS: %s (%s)", report.crs, report.crs_source)
-    return crsmod.to_city(crs)
+        return crsmod.detect(pts, codes, admindb.boundaries(conn, {c for c in codes if c}))
+
+    return loading.choose_crs(src, opts.crs, report, detect)
 
 
 def _ward(columns: dict[str, list], cols: dict[str, str], decode, opts: ParcelOptions, i: int) -> str | None:
     if "ward_code" not in cols:
         return opts.ward_code
     return ward_code(decode(columns[cols["ward_code"]][i]))
-
-
-def _check_geometries(batch: read.Batch, opts, report: LoadReport) -> tuple[np.ndarray, list[str | None]]:
-    """Polygonal, valid (or, with ``opts.repair``, repaired) MultiPolygons and a problem text per
-    record or None; repairs are added to ``report.repaired``. Used by ``etl.admin`` too."""
-    problems = Problems(len(batch))
-    geoms = check_geometries(batch, opts.repair, problems, report.repaired)
-    return geoms, problems.text

@@ -1,16 +1,11 @@
-"""What the point loaders (waterlogging hotspots and events, rain gauges) share: tables that may
-have no geometry column, times with a timezone, and point positions in the city CRS.
+"""What the point loaders (waterlogging hotspots and events, rain gauges) share: tables whose rows
+may have no position, times with a timezone, and point positions in the city CRS.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -18,7 +13,7 @@ import shapely
 from pyproj import Transformer
 
 from etl import crs as crsmod
-from etl import read
+from etl import loading, read
 from etl.report import LoadReport
 from landdb.models import CITY_SRID
 from landflood.errors import DataError
@@ -27,62 +22,15 @@ from landflood.errors import DataError
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 _TO_LONLAT = Transformer.from_crs(crsmod.CITY_CRS, crsmod.WGS84, always_xy=True)
-_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 # Day first, as Vietnamese tables write dates: 20/07/2024, 20-07-2024 14:30, 20.07.2024 14:30:05
 _DAY_FIRST = re.compile(
     r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T,]+(\d{1,2})[:hH](\d{2})(?::(\d{2}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
 )
 
 
-@dataclass
-class _PlainCSV(read.Source):
-    """A CSV without geometry columns (a table of flood events), which read.open_source refuses."""
-
-    def batches(self, batch_size: int = 50_000) -> Iterator[read.Batch]:
-        header = self._csv["header"]
-        with self.path.open("r", encoding="latin-1", newline="") as f:  # raw bytes, decoded by the caller
-            reader = csv.reader(f, self._csv["dialect"])
-            next(reader)
-            row = 1
-            while chunk := [r for _, r in zip(range(batch_size), reader)]:
-                cols = {h: [r[i] if i < len(r) else None for r in chunk] for i, h in enumerate(header)}
-                yield read.Batch(np.arange(row, row + len(chunk)), cols, np.full(len(chunk), None, dtype=object))
-                row += len(chunk)
-
-
-def open_table(path: Path, layer: str | None = None) -> read.Source:
-    """``read.open_source``, which also accepts a CSV without coordinates (all geometries None)."""
-    try:
-        return read.open_source(path, layer)
-    except DataError:
-        if path.suffix.lower() not in _CSV_SUFFIXES or not path.is_file() or path.stat().st_size == 0:
-            raise
-    with path.open("rb") as f:
-        head = f.read(1 << 16)
-    text = read._decode_guess(head)  # noqa: SLF001 -- the CSV dialect rules of etl.read, reused
-    dialect = read._sniff(text)  # noqa: SLF001
-    header = next(csv.reader(io.StringIO(text), dialect), None)
-    if not header or not any(h.strip() for h in header):
-        raise DataError(f"{path} has no header row")
-    header = [h.strip() for h in header]
-    return _PlainCSV(path=path, layer=None, fields=header, crs=None, count=None, encoding=None, raw_text=True,
-                     _csv={"dialect": dialect, "header": header})
-
-
 def has_geometry(batch: read.Batch) -> bool:
     """Whether any record of ``batch`` has a geometry."""
     return bool(len(batch)) and not bool(np.all(shapely.is_missing(batch.geoms)))
-
-
-def choose_encoding(src: read.Source, first: read.Batch, option: str, report: LoadReport) -> str:
-    """The text encoding: the option, else the file's declaration, else detected; noted in ``report``."""
-    if option != "auto":
-        report.encoding, report.encoding_source = option, "option"
-    elif src.encoding is not None:
-        report.encoding, report.encoding_source = src.encoding, "file"
-    else:
-        report.encoding, report.encoding_source = read.detect_encoding(src, first), "detected"
-    return report.encoding
 
 
 def choose_crs(src: read.Source, first: read.Batch, option: str | None, report: LoadReport) -> Transformer | None:
@@ -92,24 +40,17 @@ def choose_crs(src: read.Source, first: read.Batch, option: str | None, report: 
     (single rows with wrong numbers are then rejected as outside Hanoi); otherwise the CRS is
     detected like a Shapefile's without .prj, which asks for --crs when several CRSs fit.
     """
-    if option:
-        crs, report.crs_source = crsmod.parse_crs(option), "option"
-    elif src.crs is not None:
-        crs, report.crs_source = src.crs, "file"
-    else:
+    def detect():
         geoms = first.geoms[~shapely.is_missing(first.geoms)]
         xy = shapely.get_coordinates(geoms[shapely.get_type_id(geoms) == 0])
         if len(xy) == 0:
             raise DataError("the first rows have no coordinates to tell their CRS from; pass --crs")
         degrees = (np.abs(xy[:, 0]) <= 180) & (np.abs(xy[:, 1]) <= 90)
         if degrees.mean() >= 0.5:
-            crs, why = crsmod.WGS84, "coordinates are degrees (taken as WGS 84)"
-        else:
-            crs, why = crsmod.detect(xy[~degrees], [None] * int((~degrees).sum()), {})
-        report.crs_source = "detected"
-        report.warnings.append(f"the file has no CRS; {why}")
-    report.crs = crsmod.label(crs)
-    return crsmod.to_city(crs)
+            return crsmod.WGS84, "coordinates are degrees (taken as WGS 84)"
+        return crsmod.detect(xy[~degrees], [None] * int((~degrees).sum()), {})
+
+    return loading.choose_crs(src, option, report, detect)
 
 
 def city_points(geoms: np.ndarray, transformer: Transformer | None) -> tuple[list[str | None], list[str | None]]:

@@ -36,16 +36,15 @@ observations are upserted by (gauge, time), so loading the same file twice chang
 
 from __future__ import annotations
 
-import itertools
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from etl import fields, points, read
+from etl import fields, loading, points, read
+from etl.loading import Progress
 from etl.report import LoadReport
 from landdb import rainfall as rdb
 from landflood.errors import DataError
@@ -77,8 +76,6 @@ RAINFALL_FIELDS: dict[str, tuple[str, ...]] = {
     "rain_mm": ("rainmm", "luongmua", "muamm", "luongmuamm", "value", "rain", "mua", "precipitation"),
 }
 
-Progress = Callable[[int, int | None], None]  # (rows just read, total rows or None)
-
 
 @dataclass
 class RainfallOptions:
@@ -107,49 +104,31 @@ def load_rainfall(engine: Engine, path: Path, opts: RainfallOptions,
                   progress: Progress | None = None) -> RainfallReport:
     """Load the rain observations in ``path``; the report says what happened to every row."""
     report = RainfallReport(source=str(path), kind="rainfall", dry_run=opts.dry_run)
-    started = time.perf_counter()
-    try:
-        if opts.interval_min is not None and not 0 < opts.interval_min <= MAX_INTERVAL_MIN:
-            raise DataError(f"--interval-min must be from 1 to {MAX_INTERVAL_MIN} minutes")
-        _load(engine, path, opts, report, progress or (lambda n, total: None))
-    except DataError as exc:
-        report.error = str(exc)
-        report.committed = False
-    report.seconds = round(time.perf_counter() - started, 3)
-    return report
+    return loading.timed(report, lambda: _load(engine, path, opts, report, progress or loading.no_progress))
 
 
 def _load(engine: Engine, path: Path, opts: RainfallOptions, report: RainfallReport, progress: Progress) -> None:
-    src = points.open_table(path, opts.layer)
+    if opts.interval_min is not None and not 0 < opts.interval_min <= MAX_INTERVAL_MIN:
+        raise DataError(f"--interval-min must be from 1 to {MAX_INTERVAL_MIN} minutes")
+    src = read.open_source(path, opts.layer, geometry_required=False)
     report.layer = src.layer
     cols = fields.resolve(src.fields, RAINFALL_FIELDS, {}, ("station_id", "time", "rain_mm"))
-    batches = src.batches(opts.batch_size)
-    first = next(batches, None)
-    if first is None or len(first) == 0:
-        raise DataError(f"{path} has no rows")
-    decode = read.text_decoder(src, points.choose_encoding(src, first, opts.encoding, report))
+    first, batches = loading.first_batch(src, opts.batch_size, "rows")
+    decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
     transformer = points.choose_crs(src, first, opts.crs, report) if points.has_geometry(first) else None
     assumed = [0]
-    with engine.connect() as conn, conn.begin() as trans:
-        conn.execute(text("SELECT set_config('landflood.actor', :a, true)"), {"a": opts.actor})
+    with loading.transaction(engine, opts.actor, report) as conn:
         rdb.stage_create(conn)
-        for batch in itertools.chain([first], batches):
+        for batch in batches:
             rdb.stage_copy(conn, _stage_rows(batch, cols, decode, transformer, assumed))
             report.read += len(batch)
             progress(len(batch), src.count)
         if assumed[0]:
             report.warnings.append(points.assumed_tz_warning(assumed[0]))
         _check(conn, opts, report)
-        if opts.strict and report.rejected:
-            trans.rollback()
-            raise DataError(f"--strict: {len(report.rejected)} row(s) rejected, nothing loaded")
+        loading.refuse_if_strict(opts.strict, report)
         report.stations_created, counts = rdb.stage_merge(conn)
-        report.inserted, report.updated, report.unchanged = counts["inserted"], counts["updated"], counts["unchanged"]
-        report.loaded = report.inserted + report.updated + report.unchanged
-        if opts.dry_run:
-            trans.rollback()
-            return
-    report.committed = True
+        loading.count_loaded(report, counts)
 
 
 def _check(conn, opts: RainfallOptions, report: RainfallReport) -> None:

@@ -30,7 +30,6 @@ import logging
 import math
 import os
 import re
-import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
@@ -53,6 +52,7 @@ from rasterio.windows import Window
 from sqlalchemy import Engine
 
 from etl import crs as crsmod
+from etl import loading
 from etl.report import LoadReport
 from landdb import admin as admindb
 from landdb import rasters as rasterdb
@@ -115,14 +115,7 @@ def load_raster(engine: Engine, settings: Settings, path: Path, kind: str, scena
                 opts: RasterOptions) -> RasterReport:
     """Check, write and register the raster at ``path`` as a ``kind`` ('dem' or 'flood-depth')."""
     report = RasterReport(source=str(path), kind=f"raster ({kind})", dry_run=opts.dry_run)
-    started = time.perf_counter()
-    try:
-        _load(engine, settings, path, kind, scenario, opts, report)
-    except DataError as exc:
-        report.error = str(exc)
-        report.committed = False
-    report.seconds = round(time.perf_counter() - started, 3)
-    return report
+    return loading.timed(report, lambda: _load(engine, settings, path, kind, scenario, opts, report))
 
 
 def _load(engine: Engine, settings: Settings, path: Path, kind: str, scenario: str | None,

@@ -34,6 +34,8 @@ def norm_name(name: str) -> str:
 _WKT_NAMES = {"wkt", "geometry", "geom", "thegeom", "hinhhoc", "shape"}
 _LON_NAMES = {"lon", "lng", "long", "longitude", "kinhdo", "x"}
 _LAT_NAMES = {"lat", "latitude", "vido", "y"}
+#: File suffixes read as CSV (by Python's csv module, not GDAL).
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 
 
 @dataclass
@@ -68,14 +70,18 @@ class Source:
             yield from _gdal_batches(self, batch_size)
 
 
-def open_source(path: Path, layer: str | None = None) -> Source:
-    """Open ``path`` (Shapefile, zipped Shapefile, GeoPackage, GeoJSON, FlatGeobuf, CSV, ...)."""
+def open_source(path: Path, layer: str | None = None, geometry_required: bool = True) -> Source:
+    """Open ``path`` (Shapefile, zipped Shapefile, GeoPackage, GeoJSON, FlatGeobuf, CSV, ...).
+
+    A CSV needs a WKT or lon/lat column unless ``geometry_required`` is False (a table of flood
+    events or rain readings); then a CSV without one reads with every geometry None.
+    """
     if not path.exists():
         raise DataError(f"{path} does not exist")
     if path.is_file() and path.stat().st_size == 0:
         raise DataError(f"{path} is empty")
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        return _open_csv(path)
+    if path.suffix.lower() in CSV_SUFFIXES:
+        return _open_csv(path, geometry_required)
     try:
         layers = pyogrio.list_layers(path)
         if layer is None and len(layers) > 1:
@@ -154,7 +160,11 @@ def _dbf_encoding(path: Path, info: dict) -> tuple[str | None, bool]:
 
 
 def _gdal_batches(src: Source, batch_size: int) -> Iterator[Batch]:
-    kwargs = {"encoding": "latin1"} if src.raw_text else {}
+    # Raw DBF bytes come through the Shapefile driver's own ENCODING open option, not pyogrio's
+    # ``encoding=``: that one sets GDAL's process-wide SHAPE_ENCODING for as long as the reader is
+    # open and does not restore it when the reader ends in another thread (our prefetch worker),
+    # which then garbles every Shapefile the process writes or reads later.
+    kwargs = {"ENCODING": "ISO-8859-1"} if src.raw_text else {}
     row = 1
     try:
         with pyogrio.open_arrow(src.path, layer=src.layer, batch_size=batch_size, use_pyarrow=True, **kwargs) as (meta, reader):
@@ -175,23 +185,24 @@ def _gdal_batches(src: Source, batch_size: int) -> Iterator[Batch]:
 # --- CSV ------------------------------------------------------------------------------------
 
 
-def _open_csv(path: Path) -> Source:
-    head = path.open("rb").read(1 << 16)
-    raw_text = _decode_guess(head)
+def _open_csv(path: Path, geometry_required: bool) -> Source:
+    with path.open("rb") as f:
+        raw_text = _decode_guess(f.read(1 << 16))
     dialect = _sniff(raw_text)
-    reader = csv.reader(io.StringIO(raw_text), dialect)
-    header = next(reader, None)
-    if not header:
+    header = [h.strip() for h in next(csv.reader(io.StringIO(raw_text), dialect), None) or []]
+    if not any(header):
         raise DataError(f"{path} has no header row")
     names = [norm_name(h) for h in header]
     wkt = next((i for i, n in enumerate(names) if n in _WKT_NAMES), None)
     lon = next((i for i, n in enumerate(names) if n in _LON_NAMES), None)
     lat = next((i for i, n in enumerate(names) if n in _LAT_NAMES), None)
     if wkt is None and (lon is None or lat is None):
-        raise DataError(
-            f"{path.name}: found no geometry column: give a WKT column (wkt, geometry, geom) or "
-            "lon/lat columns (lon/lat, longitude/latitude, kinh_do/vi_do, x/y)"
-        )
+        if geometry_required:
+            raise DataError(
+                f"{path.name}: found no geometry column: give a WKT column (wkt, geometry, geom) or "
+                "lon/lat columns (lon/lat, longitude/latitude, kinh_do/vi_do, x/y)"
+            )
+        lon = lat = None  # a table without positions: no column is taken for geometry
     geo = {wkt} if wkt is not None else {lon, lat}
     fields = [h for i, h in enumerate(header) if i not in geo]
     return Source(path=path, layer=None, fields=fields, crs=None, count=None, encoding=None, raw_text=True,
@@ -237,6 +248,8 @@ def _csv_batches(src: Source, batch_size: int) -> Iterator[Batch]:
 
 
 def _csv_geoms(chunk: list[list[str]], meta: dict) -> np.ndarray:
+    if meta["wkt"] is None and meta["lon"] is None:
+        return np.full(len(chunk), None, dtype=object)
     if meta["wkt"] is not None:
         i = meta["wkt"]
         wkt = np.array([r[i] if i < len(r) and r[i].strip() else None for r in chunk], dtype=object)

@@ -11,20 +11,17 @@ by code, events by (hotspot, start time), so loading the same file twice changes
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from etl import fields, points, read
+from etl import fields, loading, points, read
+from etl.loading import Progress
 from etl.report import LoadReport
 from landdb import waterlogging as wdb
 from landflood.errors import DataError
-
-Progress = Callable[[int, int | None], None]  # (rows just read, total rows or None)
 
 #: Field -> accepted column names (after read.norm_name), Vietnamese and English.
 WATERLOGGING_FIELDS: dict[str, tuple[str, ...]] = {
@@ -89,33 +86,22 @@ def load_waterlogging(engine: Engine, path: Path, opts: WaterloggingOptions,
                       progress: Progress | None = None) -> WaterloggingReport:
     """Load the hotspots and/or flood events in ``path``; the report says what happened to every row."""
     report = WaterloggingReport(source=str(path), kind="waterlogging", dry_run=opts.dry_run)
-    started = time.perf_counter()
-    try:
-        _load(engine, path, opts, report, progress or (lambda n, total: None))
-    except DataError as exc:
-        report.error = str(exc)
-        report.committed = False
-    report.seconds = round(time.perf_counter() - started, 3)
-    return report
+    return loading.timed(report, lambda: _load(engine, path, opts, report, progress or loading.no_progress))
 
 
 def _load(engine: Engine, path: Path, opts: WaterloggingOptions, report: WaterloggingReport,
           progress: Progress) -> None:
-    src = points.open_table(path, opts.layer)
+    src = read.open_source(path, opts.layer, geometry_required=False)
     report.layer = src.layer
-    batches = src.batches(opts.batch_size)
-    first = next(batches, None)
-    if first is None or len(first) == 0:
-        raise DataError(f"{path} has no rows")
+    first, batches = loading.first_batch(src, opts.batch_size, "rows")
     layout = _layout(src.fields, points.has_geometry(first))
     report.kind = layout.kind
-    decode = read.text_decoder(src, points.choose_encoding(src, first, opts.encoding, report))
+    decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
     transformer = points.choose_crs(src, first, opts.crs, report) if layout.has_points else None
     assumed = [0]
-    with engine.connect() as conn, conn.begin() as trans:
-        conn.execute(text("SELECT set_config('landflood.actor', :a, true)"), {"a": opts.actor})
+    with loading.transaction(engine, opts.actor, report) as conn:
         wdb.stage_create(conn)
-        for batch in itertools.chain([first], batches):
+        for batch in batches:
             wdb.stage_copy(conn, _stage_rows(batch, layout, decode, transformer, assumed))
             report.read += len(batch)
             progress(len(batch), src.count)
@@ -124,9 +110,7 @@ def _load(engine: Engine, path: Path, opts: WaterloggingOptions, report: Waterlo
         wdb.stage_flag(conn, layout.has_events)
         for row, key, reason in wdb.stage_rejects(conn):
             report.reject(row, key, reason)
-        if opts.strict and report.rejected:
-            trans.rollback()
-            raise DataError(f"--strict: {len(report.rejected)} row(s) rejected, nothing loaded")
+        loading.refuse_if_strict(opts.strict, report)
         report.loaded = wdb.stage_loaded_rows(conn)
         if layout.has_points:
             report.points = wdb.stage_merge_points(conn, [f for f in wdb.POINT_COLUMNS if f in layout.cols])
@@ -135,10 +119,6 @@ def _load(engine: Engine, path: Path, opts: WaterloggingOptions, report: Waterlo
             report.events = wdb.stage_merge_events(conn, [c for f, c in present.items() if f in layout.cols])
         for action in ("inserted", "updated", "unchanged"):
             setattr(report, action, report.points.get(action, 0) + report.events.get(action, 0))
-        if opts.dry_run:
-            trans.rollback()
-            return
-    report.committed = True
 
 
 def _layout(columns: list[str], has_geometry: bool) -> _Layout:

@@ -6,6 +6,7 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
+from landdb import staging
 from landdb.models import CITY_SRID
 
 
@@ -52,10 +53,7 @@ def stage_create(conn: Connection) -> None:
 
 def stage_copy(conn: Connection, rows) -> None:
     """COPY ``rows`` (tuples in STAGE_COLUMNS order; geometry as hex EWKB) into the stage."""
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY stage_admin ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    staging.copy_rows(conn, "stage_admin", STAGE_COLUMNS, rows)
 
 
 def stage_flag(conn: Connection) -> None:
@@ -126,9 +124,7 @@ def stage_merge(conn: Connection, parents: bool, successions: bool) -> tuple[dic
     warnings = _merge_parents(conn) if parents else []
     if successions:
         warnings += _merge_successions(conn)
-    counts = dict(conn.execute(text(
-        "SELECT action, count(*) FROM stage_admin WHERE action IS NOT NULL GROUP BY action")).all())
-    return {k: int(counts.get(k, 0)) for k in ("inserted", "updated", "unchanged")}, warnings
+    return staging.action_counts(conn, "stage_admin"), warnings
 
 
 def _merge_parents(conn: Connection) -> list[str]:

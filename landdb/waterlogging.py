@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, text
 
+from landdb import staging
 from landdb.models import CITY_SRID
 
 #: Columns of the staging table, in the order rows are copied.
@@ -22,7 +23,6 @@ STAGE_COLUMNS = (
 POINT_COLUMNS = ("name", "street", "district", "description")
 EVENT_COLUMNS = ("duration_min", "max_depth_m", "rain_mm")
 
-_LOCAL = "to_char({} AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD HH24:MI')"
 _COMMUNE = ("(SELECT a.code FROM admin_units a WHERE a.level = 'commune' AND a.valid_to IS NULL "
             "AND ST_Intersects(a.geom, s.geom) LIMIT 1)")
 
@@ -41,10 +41,7 @@ def stage_create(conn: Connection) -> None:
 
 def stage_copy(conn: Connection, rows: Iterable[tuple]) -> None:
     """COPY ``rows`` (tuples in STAGE_COLUMNS order; geometry as hex EWKB) into the stage."""
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY stage_waterlogging ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    staging.copy_rows(conn, "stage_waterlogging", STAGE_COLUMNS, rows)
 
 
 def stage_flag(conn: Connection, with_events: bool) -> None:
@@ -70,7 +67,7 @@ def stage_flag(conn: Connection, with_events: bool) -> None:
     conn.execute(text(f"""
         UPDATE stage_waterlogging s
         SET problem = format('duplicate event at hotspot %s starting %s (first at row %s)',
-                             s.code, {_LOCAL.format('s.started_at')}, d.first_row)
+                             s.code, {staging.LOCAL_TIME.format('s.started_at')}, d.first_row)
         FROM (SELECT row_no, min(row_no) OVER (PARTITION BY code, started_at) AS first_row
               FROM stage_waterlogging WHERE has_event AND problem IS NULL) d
         WHERE s.row_no = d.row_no AND d.row_no <> d.first_row;
@@ -88,7 +85,7 @@ def stage_rejects(conn: Connection) -> list[tuple[int, str | None, str]]:
     """(row, key, reason) of every flagged row; the key is the hotspot code, with the start time for events."""
     return [tuple(r) for r in conn.execute(text(f"""
         SELECT row_no, CASE WHEN has_event AND started_at IS NOT NULL
-                            THEN code || ' ' || {_LOCAL.format('started_at')} ELSE code END, problem
+                            THEN code || ' ' || {staging.LOCAL_TIME.format('started_at')} ELSE code END, problem
         FROM stage_waterlogging WHERE problem IS NOT NULL ORDER BY row_no
     """))]
 
@@ -96,11 +93,6 @@ def stage_rejects(conn: Connection) -> list[tuple[int, str | None, str]]:
 def stage_loaded_rows(conn: Connection) -> int:
     """How many staged rows are loaded."""
     return int(conn.execute(text("SELECT count(*) FROM stage_waterlogging WHERE problem IS NULL")).scalar())
-
-
-def _counts(conn: Connection, table: str) -> dict[str, int]:
-    counts = dict(conn.execute(text(f"SELECT action, count(*) FROM {table} GROUP BY action")).all())
-    return {k: int(counts.get(k, 0)) for k in ("inserted", "updated", "unchanged")}
 
 
 def stage_merge_points(conn: Connection, columns: Sequence[str]) -> dict[str, int]:
@@ -131,7 +123,7 @@ def stage_merge_points(conn: Connection, columns: Sequence[str]) -> dict[str, in
         FROM stage_waterlogging s JOIN stage_waterlogging_points d USING (row_no)
         WHERE d.action = 'inserted' ORDER BY s.row_no
     """))
-    return _counts(conn, "stage_waterlogging_points")
+    return staging.action_counts(conn, "stage_waterlogging_points")
 
 
 def stage_merge_events(conn: Connection, columns: Sequence[str]) -> dict[str, int]:
@@ -163,4 +155,4 @@ def stage_merge_events(conn: Connection, columns: Sequence[str]) -> dict[str, in
         FROM stage_waterlogging s JOIN stage_flood_events d USING (row_no)
         WHERE d.action = 'inserted' ORDER BY s.row_no
     """))
-    return _counts(conn, "stage_flood_events")
+    return staging.action_counts(conn, "stage_flood_events")

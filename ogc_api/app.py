@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(tiles.bp)
     app.register_blueprint(edr.bp)
     app.register_blueprint(processes.bp)
+    from maps.web import bp as maps_bp
+    app.register_blueprint(maps_bp)
     return app
 
 

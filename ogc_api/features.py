@@ -202,37 +202,44 @@ def query_items(pools: Pools, q: ItemsQuery) -> dict[str, Any]:
     params: dict[str, Any] = {}
     where = _where(q, params)
     order, keyset = _order(q, params)
-    page_where = list(where)
     offset = q.offset
+    cursor = ""
     if keyset and q.cursor is not None:
-        page_where.append(f"{q.coll.key} > %(cursor)s")
+        cursor = f" AND {q.coll.key} > %(cursor)s"
         params["cursor"], offset = q.cursor, 0
-    geometry = "NULL::json" if q.skip_geometry else _geometry_sql(q.coll, q.out_crs)
-    sql = f"""
-        WITH page AS (
-            SELECT {q.coll.id_sql} AS id, {q.coll.key} AS k, {_props_sql(q, selected_props(q))} AS props,
-                   {geometry} AS geometry
-            FROM {q.coll.source} WHERE {' AND '.join(page_where)}
-            ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s)
-        SELECT coalesce(json_agg(json_build_object('type', 'Feature', 'id', id, 'geometry', geometry,
-                                                   'properties', props) ORDER BY rn)::text, '[]'),
-               count(*), (array_agg(k ORDER BY rn DESC))[1]
-        FROM (SELECT *, row_number() OVER () AS rn FROM page) p"""
     params.update(limit=q.limit, offset=offset)
+    geometry = "NULL::json" if q.skip_geometry else _geometry_sql(q.coll, q.out_crs)
+    select = (f"SELECT {q.coll.id_sql} AS id, {q.coll.key} AS k, {_props_sql(q, selected_props(q))} AS props, "
+              f"{geometry} AS geometry FROM {q.coll.source}")
+    matches = f"SELECT {q.coll.key} AS k FROM {q.coll.source} WHERE {' AND '.join(where)}"
     with pools.read() as conn:
-        features, returned, last_key = conn.execute(sql, params).fetchone()
-        matched, exact = _count(conn, q.coll, where, params)
+        estimate = _estimate(conn, matches, params)
+        exact = estimate < EXACT_COUNT_BELOW
+        if exact and keyset:
+            # The filter (a bbox's ST_Intersects, say) runs once: the keys of all matches are
+            # counted, and the page's rows are looked up by key.
+            after = " AND k > %(cursor)s" if cursor else ""
+            page = (f"{select} WHERE {q.coll.key} IN (SELECT k FROM matched WHERE TRUE{after} "
+                    f"ORDER BY k LIMIT %(limit)s OFFSET %(offset)s) ORDER BY {order}")
+        else:
+            page = f"{select} WHERE {' AND '.join(where)}{cursor} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"
+        ctes = (f"matched AS MATERIALIZED ({matches}), " if exact else "") + f"page AS ({page})"
+        sql = f"""
+            WITH {ctes}
+            SELECT coalesce(json_agg(json_build_object('type', 'Feature', 'id', id, 'geometry', geometry,
+                                                       'properties', props) ORDER BY rn)::text, '[]'),
+                   count(*), (array_agg(k ORDER BY rn DESC))[1],
+                   {'(SELECT count(*) FROM matched)' if exact else 'NULL::bigint'}
+            FROM (SELECT *, row_number() OVER () AS rn FROM page) p"""
+        features, returned, last_key, matched = conn.execute(sql, params).fetchone()
     return {"features": features, "returned": returned, "last_key": last_key if keyset else None,
-            "matched": matched, "matched_exact": exact}
+            "matched": matched if exact else estimate, "matched_exact": exact}
 
 
-def _count(conn, coll: Collection, where: list[str], params: dict[str, Any]) -> tuple[int, bool]:
-    sql = f"SELECT 1 FROM {coll.source} WHERE {' AND '.join(where)}"
-    plan = conn.execute(f"EXPLAIN (FORMAT JSON) {sql}", params).fetchone()[0]
-    estimate = int(plan[0]["Plan"]["Plan Rows"])
-    if estimate >= EXACT_COUNT_BELOW:
-        return estimate, False
-    return conn.execute(f"SELECT count(*) FROM ({sql}) c", params).fetchone()[0], True
+def _estimate(conn, matches: str, params: dict[str, Any]) -> int:
+    """The planner's estimate of the number of matches (one EXPLAIN, no execution)."""
+    plan = conn.execute(f"EXPLAIN (FORMAT JSON) {matches}", params).fetchone()[0]
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def get_item(pools: Pools, coll: Collection, fid: str, officer: bool, lang: str,

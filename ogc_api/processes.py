@@ -1,4 +1,151 @@
-"""(being written)"""
+"""OGC API Processes: ``flood-risk-report`` and ``waterlogging-nowcast``, run synchronously.
+
+pygeoapi provides the machinery (process descriptions, ``/execution``, validation of the
+request shape); the work is done by :mod:`flood.report` and :mod:`flood.nowcast`, which know
+nothing of the web. Outputs never carry owners' personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 from flask import Blueprint
+from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
+from shapely.geometry import shape
+
+from landflood.errors import LandfloodError
+from ogc_api import context
 
 bp = Blueprint("processes", __name__)
+
+_LINK = [{"type": "text/html", "rel": "about", "title": "landflood", "href": "https://github.com/landflood"}]
+
+REPORT_METADATA: dict[str, Any] = {
+    "version": "1.0.0",
+    "id": "flood-risk-report",
+    "title": {"en": "Flood-risk report for a parcel or an area", "vi": "Báo cáo nguy cơ ngập cho thửa đất hoặc khu vực"},
+    "description": {
+        "en": "Modelled water depth per rainfall scenario, the risk class, observed flood events nearby and a "
+              "short plain-language summary, for a parcel (parcel_id) or a geometry (GeoJSON, CRS84).",
+        "vi": "Độ sâu ngập mô phỏng theo từng kịch bản mưa, cấp nguy cơ, các lần ngập đã quan sát gần đó và "
+              "tóm tắt ngắn, cho một thửa đất (parcel_id) hoặc một vùng (GeoJSON, CRS84).",
+    },
+    "jobControlOptions": ["sync-execute"],
+    "keywords": ["flood", "ngập", "parcel", "thửa đất"],
+    "links": _LINK,
+    "inputs": {
+        "parcel_id": {"title": "Parcel id", "description": "'{ward_code}-{map_sheet}-{parcel_no}', e.g. 00070-1-1",
+                      "schema": {"type": "string"}, "minOccurs": 0, "maxOccurs": 1},
+        "geometry": {"title": "Geometry (GeoJSON, CRS84)", "description": "Instead of parcel_id: a point or area",
+                     "schema": {"type": "object", "contentMediaType": "application/geo+json"},
+                     "minOccurs": 0, "maxOccurs": 1},
+    },
+    "outputs": {"report": {"title": "Report", "schema": {"type": "object", "contentMediaType": "application/json"}}},
+    "example": {"inputs": {"parcel_id": "00070-1-1"}},
+}
+
+NOWCAST_METADATA: dict[str, Any] = {
+    "version": "1.0.0",
+    "id": "waterlogging-nowcast",
+    "title": {"en": "Waterlogging nowcast", "vi": "Dự báo úng ngập tức thời"},
+    "description": {
+        "en": "From rainfall per gauge (or a uniform rain_mm_h) over a duration, the hotspots and parcels "
+              "expected to flood, with the expected depth class, as GeoJSON (CRS84). Without rainfall, the "
+              "latest gauge readings in the database are used.",
+        "vi": "Từ lượng mưa tại các trạm (hoặc cường độ đều rain_mm_h) trong một khoảng thời gian: các điểm "
+              "úng ngập và thửa đất có thể bị ngập, kèm cấp độ sâu dự kiến, dạng GeoJSON (CRS84).",
+    },
+    "jobControlOptions": ["sync-execute"],
+    "keywords": ["nowcast", "rainfall", "lượng mưa", "úng ngập"],
+    "links": _LINK,
+    "inputs": {
+        "rain_mm_h": {"title": "Uniform rain intensity (mm/h)", "schema": {"type": "number", "minimum": 0},
+                      "minOccurs": 0, "maxOccurs": 1},
+        "per_gauge": {"title": "Rain per gauge (mm/h), by gauge code",
+                      "schema": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+                      "minOccurs": 0, "maxOccurs": 1},
+        "duration_h": {"title": "Duration (h)", "schema": {"type": "number", "exclusiveMinimum": 0, "default": 1},
+                       "minOccurs": 0, "maxOccurs": 1},
+    },
+    "outputs": {"at_risk": {"title": "Hotspots and parcels at risk",
+                            "schema": {"type": "object", "contentMediaType": "application/geo+json"}}},
+    "example": {"inputs": {"rain_mm_h": 60, "duration_h": 2}},
+}
+
+
+def _run(fn, **kwargs) -> Any:
+    """Run a flood function on a pooled connection; our errors become 400s with their message."""
+    try:
+        with context.state().engine.connect() as conn:
+            return fn(conn, **kwargs)
+    except LandfloodError as exc:
+        raise ProcessorExecuteError(str(exc), user_msg=str(exc)) from exc
+
+
+class FloodRiskReport(BaseProcessor):
+    def __init__(self, processor_def: dict) -> None:
+        super().__init__(processor_def, REPORT_METADATA)
+
+    def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
+        from flood.report import parcel_report
+
+        parcel_id, geometry = data.get("parcel_id"), data.get("geometry")
+        if bool(parcel_id) == bool(geometry):
+            msg = "give either parcel_id or geometry (GeoJSON in CRS84), not both and not neither"
+            raise ProcessorExecuteError(msg, user_msg=msg)
+        geom = None
+        if geometry:
+            try:
+                geom = shape(geometry.get("geometry", geometry))
+            except (AttributeError, TypeError, ValueError, KeyError) as exc:
+                msg = f"geometry is not GeoJSON: {exc}"
+                raise ProcessorExecuteError(msg, user_msg=msg) from exc
+        return "application/json", _run(parcel_report, parcel_id=parcel_id, geometry=geom)
+
+
+class WaterloggingNowcast(BaseProcessor):
+    def __init__(self, processor_def: dict) -> None:
+        super().__init__(processor_def, NOWCAST_METADATA)
+
+    def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
+        from flood.nowcast import nowcast
+
+        try:
+            duration = float(data.get("duration_h", 1.0))
+            rain = None if data.get("rain_mm_h") is None else float(data["rain_mm_h"])
+            per_gauge = {str(k): float(v) for k, v in (data.get("per_gauge") or {}).items()} or None
+        except (TypeError, ValueError, AttributeError) as exc:
+            msg = f"rain_mm_h, per_gauge values and duration_h must be numbers: {exc}"
+            raise ProcessorExecuteError(msg, user_msg=msg) from exc
+        if duration <= 0 or (rain is not None and rain < 0) or any(v < 0 for v in (per_gauge or {}).values()):
+            msg = "duration_h must be positive and rainfall must not be negative"
+            raise ProcessorExecuteError(msg, user_msg=msg)
+        return "application/geo+json", _run(nowcast, rain_mm_h=rain, per_gauge=per_gauge, duration_h=duration)
+
+
+def _register_routes() -> None:
+    import pygeoapi.api.processes as processes_api
+
+    from ogc_api.app import pygeoapi_call
+
+    @bp.route("/processes")
+    @bp.route("/processes/<process_id>")
+    def describe(process_id: str | None = None):
+        return pygeoapi_call(processes_api.describe_processes, process_id)
+
+    @bp.route("/processes/<process_id>/execution", methods=["POST"])
+    def execute(process_id: str):
+        return pygeoapi_call(processes_api.execute_process, process_id)
+
+    @bp.route("/jobs")
+    @bp.route("/jobs/<job_id>")
+    def jobs(job_id: str | None = None):
+        return pygeoapi_call(processes_api.get_jobs, *([job_id] if job_id else []))
+
+    @bp.route("/jobs/<job_id>/results")
+    def job_results(job_id: str):
+        return pygeoapi_call(processes_api.get_job_result, job_id)
+
+
+
+_register_routes()

@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from etl.encoding import ENCODINGS
 from etl.report import LoadReport
@@ -26,6 +27,15 @@ _report_option = click.option(
     help="Also write the full report (every rejected row) as JSON to this file.",
 )
 _path_argument = click.argument("path", type=click.Path(exists=True, path_type=Path))
+_layer_option = click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
+_encoding_option = click.option(
+    "--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
+    help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.",
+)
+_repair_option = click.option("--repair", is_flag=True,
+                              help="Repair invalid polygons with make_valid instead of rejecting them.")
+_strict_option = click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
+_dry_run_option = click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
 
 
 @click.group()
@@ -40,16 +50,15 @@ def etl() -> None:
 
 @etl.command()
 @_path_argument
-@click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
+@_layer_option
 @click.option("--crs", help="CRS of the coordinates (e.g. EPSG:5897), overriding the file's and detection.")
-@click.option("--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
-              help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.")
+@_encoding_option
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='TOML or JSON file naming the columns the usual names do not find: map_sheet = "TO_BD".')
 @click.option("--ward-code", help="5-digit commune code for files without a ward-code column.")
-@click.option("--repair", is_flag=True, help="Repair invalid polygons with make_valid instead of rejecting them.")
-@click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
-@click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
+@_repair_option
+@_strict_option
+@_dry_run_option
 @_report_option
 @click.pass_obj
 def parcels(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
@@ -71,13 +80,8 @@ def parcels(settings: Settings, path: Path, layer: str | None, crs: str | None, 
     opts = ParcelOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping),
                          ward_code=ward_code, repair=repair, strict=strict, dry_run=dry_run,
                          actor=f"etl:{Path(path).name}")
-    engine = make_engine(ensure_database(settings))
-    try:
-        with _progress(f"parcels from {path.name}") as advance:
-            report = load_parcels(engine, path, opts, advance)
-    finally:
-        engine.dispose()
-    _finish(report, report_path)
+    _run(settings, f"parcels from {path.name}",
+         lambda engine, progress: load_parcels(engine, path, opts, progress), report_path)
 
 
 @contextmanager
@@ -93,7 +97,15 @@ def _progress(what: str):
         yield advance
 
 
-def _finish(report: LoadReport, report_path: Path | None, show: Callable[[LoadReport], None] | None = None) -> None:
+def _run(settings: Settings, what: str, load: Callable[[Engine, Callable[[int, int | None], None]], LoadReport],
+         report_path: Path | None, show: Callable[[LoadReport], None] | None = None) -> None:
+    """Run ``load(engine, progress)`` on the project's database, show its report and exit with its code."""
+    engine = make_engine(ensure_database(settings))
+    try:
+        with _progress(what) as advance:
+            report = load(engine, advance)
+    finally:
+        engine.dispose()
     (show or _summary)(report)
     if report_path is not None:
         report.write_json(report_path)
@@ -127,13 +139,12 @@ def _summary(report: LoadReport) -> None:
 
 @etl.command()
 @_path_argument
-@click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
+@_layer_option
 @click.option("--crs", help="CRS of the coordinates (e.g. EPSG:5897), overriding the file's; when neither "
                             "says, lon/lat degrees are taken as WGS 84.")
-@click.option("--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
-              help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.")
-@click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
-@click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
+@_encoding_option
+@_strict_option
+@_dry_run_option
 @_report_option
 @click.pass_obj
 def waterlogging(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
@@ -158,13 +169,8 @@ def waterlogging(settings: Settings, path: Path, layer: str | None, crs: str | N
 
     opts = WaterloggingOptions(layer=layer, crs=crs, encoding=encoding, strict=strict, dry_run=dry_run,
                                actor=f"etl:{Path(path).name}")
-    engine = make_engine(ensure_database(settings))
-    try:
-        with _progress(f"waterlogging data from {path.name}") as advance:
-            report = load_waterlogging(engine, path, opts, advance)
-    finally:
-        engine.dispose()
-    _finish(report, report_path, _waterlogging_summary)
+    _run(settings, f"waterlogging data from {path.name}",
+         lambda engine, progress: load_waterlogging(engine, path, opts, progress), report_path, _waterlogging_summary)
 
 
 def _waterlogging_summary(report: LoadReport) -> None:
@@ -176,16 +182,15 @@ def _waterlogging_summary(report: LoadReport) -> None:
 
 @etl.command()
 @_path_argument
-@click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
+@_layer_option
 @click.option("--crs", help="CRS of the station positions (e.g. EPSG:5897 for x/y columns), overriding the "
                             "file's; when neither says, lon/lat degrees are taken as WGS 84.")
-@click.option("--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
-              help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.")
+@_encoding_option
 @click.option("--interval-min", type=click.IntRange(1, 1440),
               help="Minutes each value covers (60 for hourly, 1440 for daily). Default: per station, the "
                    "most common spacing of its times.")
-@click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
-@click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
+@_strict_option
+@_dry_run_option
 @_report_option
 @click.pass_obj
 def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
@@ -210,13 +215,8 @@ def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None,
 
     opts = RainfallOptions(layer=layer, crs=crs, encoding=encoding, interval_min=interval_min, strict=strict,
                            dry_run=dry_run, actor=f"etl:{Path(path).name}")
-    engine = make_engine(ensure_database(settings))
-    try:
-        with _progress(f"rainfall from {path.name}") as advance:
-            report = load_rainfall(engine, path, opts, advance)
-    finally:
-        engine.dispose()
-    _finish(report, report_path, _rainfall_summary)
+    _run(settings, f"rainfall from {path.name}",
+         lambda engine, progress: load_rainfall(engine, path, opts, progress), report_path, _rainfall_summary)
 
 
 def _rainfall_summary(report: LoadReport) -> None:
@@ -232,10 +232,9 @@ def _rainfall_summary(report: LoadReport) -> None:
 
 @etl.command()
 @_path_argument
-@click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
+@_layer_option
 @click.option("--crs", help="CRS of the coordinates (e.g. EPSG:4326), overriding the file's and detection.")
-@click.option("--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
-              help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.")
+@_encoding_option
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='TOML or JSON file naming the columns the usual names do not find: code = "MA_XA".')
 @click.option("--level", type=click.Choice(("province", "district", "commune")),
@@ -248,9 +247,9 @@ def _rainfall_summary(report: LoadReport) -> None:
               help="First day the units are no longer valid (YYYY-MM-DD), for every unit; e.g. 2025-07-01 for "
                    "the districts and communes before the 2025 reorganisation. Default: the file's valid_to, "
                    "else still valid.")
-@click.option("--repair", is_flag=True, help="Repair invalid polygons with make_valid instead of rejecting them.")
-@click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
-@click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
+@_repair_option
+@_strict_option
+@_dry_run_option
 @_report_option
 @click.pass_obj
 def admin(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
@@ -279,13 +278,8 @@ def admin(settings: Settings, path: Path, layer: str | None, crs: str | None, en
                         valid_from=valid_from.date() if valid_from else None,
                         valid_to=valid_to.date() if valid_to else None, repair=repair, strict=strict,
                         dry_run=dry_run, actor=f"etl:{Path(path).name}")
-    engine = make_engine(ensure_database(settings))
-    try:
-        with _progress(f"admin units from {path.name}") as advance:
-            report = load_admin(engine, path, opts, advance)
-    finally:
-        engine.dispose()
-    _finish(report, report_path)
+    _run(settings, f"admin units from {path.name}",
+         lambda engine, progress: load_admin(engine, path, opts, progress), report_path)
 
 
 @etl.command()
@@ -322,12 +316,8 @@ def raster(settings: Settings, path: Path, kind: str, scenario: str | None, name
     if name is not None and not NAME_RE.match(name):
         raise click.BadParameter("use lower-case letters, digits, '.', '_' and '-', such as dem-5m", param_hint="--name")
     opts = RasterOptions(name=name, crs=crs, nodata=nodata, replace=replace, dry_run=dry_run)
-    engine = make_engine(ensure_database(settings))
-    try:
-        report = load_raster(engine, settings, path, kind, scenario, opts)
-    finally:
-        engine.dispose()
-    _finish(report, report_path, _raster_summary)
+    _run(settings, f"raster from {path.name}",
+         lambda engine, _: load_raster(engine, settings, path, kind, scenario, opts), report_path, _raster_summary)
 
 
 def _raster_summary(report: LoadReport) -> None:

@@ -126,6 +126,28 @@ def test_geopackage_loads_with_owners_and_second_load_changes_nothing(db: str, t
     assert counts(db) == before
 
 
+SCHEMA = """
+    SELECT string_agg(c, E'\\n' ORDER BY c)
+           || (SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public')
+    FROM (SELECT format('%s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS c
+          FROM pg_constraint WHERE connamespace = 'public'::regnamespace) constraints
+"""
+
+
+def test_a_first_load_leaves_every_constraint_and_index_in_force(db: str, tmp_path: Path) -> None:
+    """A first load re-creates foreign keys and indexes after its insert: the schema ends as it began."""
+    schema = scalar(db, SCHEMA)
+    path = tmp_path / "thua.gpkg"
+    parcels_frame(10).to_file(path)
+    assert load(path)[0] == 0
+    assert scalar(db, SCHEMA) == schema
+    engine = create_engine(db)
+    with pytest.raises(Exception, match="fk_parcel_versions_ward_code_parcels"), engine.begin() as conn:
+        conn.execute(text("INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, geom) "
+                          "SELECT '00070', 99, 1, land_use_code, geom FROM parcel_versions LIMIT 1"))
+    engine.dispose()
+
+
 def test_changed_parcel_gets_a_new_version(db: str, tmp_path: Path) -> None:
     path = tmp_path / "thua.gpkg"
     parcels_frame(5).to_file(path)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from click.testing import CliRunner
 from shapely.geometry import Point
-from sqlalchemy import create_engine, text
 
-from landflood.cli import main
+from tests.etl import cli
+from tests.etl.cli import query
 
 # Station id -> (name, lon, lat)
 STATIONS = {
@@ -45,22 +43,11 @@ def write_csv(path: Path, rows: list[list[str]], header=("station_id", "station_
 
 
 def run(*args: str):
-    return CliRunner().invoke(main, ["etl", "rainfall", *args], catch_exceptions=False)
+    return cli.run("rainfall", *args)
 
 
 def load(path: Path, *args: str) -> tuple[int, dict]:
-    report = path.parent / f"{path.stem}-report.json"
-    result = run(str(path), "--report", str(report), *args)
-    return result.exit_code, json.loads(report.read_text(encoding="utf-8"))
-
-
-def query(url: str, sql: str) -> list:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
+    return cli.load("rainfall", path, *args)
 
 
 def counts(url: str) -> tuple[int, int]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from click.testing import CliRunner
 from shapely.geometry import Point
-from sqlalchemy import create_engine, text
 
-from landflood.cli import main
+from tests.etl import cli
+from tests.etl.cli import query
 
 HEADER_VI = "Mã điểm;Tên điểm;Đường;Quận;Kinh độ;Vĩ độ;Thời gian bắt đầu;Thời gian ngập (phút);Độ sâu (m);Lượng mưa"
 ROWS_VI = [
@@ -34,22 +32,11 @@ def write(path: Path, content: str) -> Path:
 
 
 def run(*args: str):
-    return CliRunner().invoke(main, ["etl", "waterlogging", *args], catch_exceptions=False)
+    return cli.run("waterlogging", *args)
 
 
 def load(path: Path, *args: str) -> tuple[int, dict]:
-    report = path.parent / f"{path.stem}-report.json"
-    result = run(str(path), "--report", str(report), *args)
-    return result.exit_code, json.loads(report.read_text(encoding="utf-8"))
-
-
-def query(url: str, sql: str) -> list:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
+    return cli.load("waterlogging", path, *args)
 
 
 def counts(url: str) -> tuple[int, int]:
