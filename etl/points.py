@@ -118,6 +118,18 @@ def _parse_text(s: str) -> dt.datetime:
     return t
 
 
+def stage_batches(conn, batches, copy, to_rows, report, progress, total: int | None) -> None:
+    """Copy every batch into the load's staging table (``copy(conn, to_rows(batch, assumed))``);
+    warn once about times that came without a time zone (``to_rows`` counts them in ``assumed[0]``)."""
+    assumed = [0]
+    for batch in batches:
+        copy(conn, to_rows(batch, assumed))
+        report.read += len(batch)
+        progress(len(batch), total)
+    if assumed[0]:
+        report.warnings.append(assumed_tz_warning(assumed[0]))
+
+
 def assumed_tz_warning(count: int) -> str:
     """The report's note about times read without a timezone."""
     return (f"{count:,} time(s) carry no timezone and were taken as Hanoi local time "

@@ -116,15 +116,11 @@ def _load(engine: Engine, path: Path, opts: RainfallOptions, report: RainfallRep
     first, batches = loading.first_batch(src, opts.batch_size, "rows")
     decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
     transformer = points.choose_crs(src, first, opts.crs, report) if points.has_geometry(first) else None
-    assumed = [0]
     with loading.transaction(engine, opts.actor, report) as conn:
         rdb.stage_create(conn)
-        for batch in batches:
-            rdb.stage_copy(conn, _stage_rows(batch, cols, decode, transformer, assumed))
-            report.read += len(batch)
-            progress(len(batch), src.count)
-        if assumed[0]:
-            report.warnings.append(points.assumed_tz_warning(assumed[0]))
+        points.stage_batches(conn, batches, rdb.stage_copy,
+                             lambda batch, assumed: _stage_rows(batch, cols, decode, transformer, assumed),
+                             report, progress, src.count)
         _check(conn, opts, report)
         loading.refuse_if_strict(opts.strict, report)
         report.stations_created, counts = rdb.stage_merge(conn)

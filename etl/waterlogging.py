@@ -98,15 +98,11 @@ def _load(engine: Engine, path: Path, opts: WaterloggingOptions, report: Waterlo
     report.kind = layout.kind
     decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
     transformer = points.choose_crs(src, first, opts.crs, report) if layout.has_points else None
-    assumed = [0]
     with loading.transaction(engine, opts.actor, report) as conn:
         wdb.stage_create(conn)
-        for batch in batches:
-            wdb.stage_copy(conn, _stage_rows(batch, layout, decode, transformer, assumed))
-            report.read += len(batch)
-            progress(len(batch), src.count)
-        if assumed[0]:
-            report.warnings.append(points.assumed_tz_warning(assumed[0]))
+        points.stage_batches(conn, batches, wdb.stage_copy,
+                             lambda batch, assumed: _stage_rows(batch, layout, decode, transformer, assumed),
+                             report, progress, src.count)
         wdb.stage_flag(conn, layout.has_events)
         for row, key, reason in wdb.stage_rejects(conn):
             report.reject(row, key, reason)

@@ -139,7 +139,8 @@ def _add_assets(m: folium.Map, assets: Assets) -> None:
     for name, text in assets.css:
         header.add_child(Element(f"<style>{text}</style>"), name=name)
     for name, text in assets.js:
-        header.add_child(Element(f"<script>{text.replace('</script', '<\\/script')}</script>"), name=name)
+        safe = text.replace("</script", "<\\/script")  # a script may not close its own tag
+        header.add_child(Element(f"<script>{safe}</script>"), name=name)
 
 
 def _html(text: str) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from landdb.models import CITY_SRID
 from landflood.errors import NotFoundError, QueryError
@@ -252,24 +252,15 @@ def get_item(pools: Pools, coll: Collection, fid: str, officer: bool, lang: str,
                md5(row({coll.key}, {coll.source.split()[1]}.*)::text)
         FROM {coll.source} WHERE {coll.id_where.replace('%(id)s', '%(fid)s')} LIMIT 1"""
     with pools.read() as conn:
-        row = conn.execute(sql, {"fid": _plain_id(coll, fid)}).fetchone()
+        row = conn.execute(sql, {"fid": fid}).fetchone()
     if row is None:
         raise NotFoundError(f"{coll.id} has no feature {fid!r}")
     return row[0], f'"{row[1]}"'
 
 
-def _plain_id(coll: Collection, fid: str) -> str:
-    # Old parcel versions are addressed as parcel_id@timestamp; the lookup matches the whole id.
-    return fid
-
-
-_SAFE_LINK = re.compile(r"[^A-Za-z0-9_.,:~/@+-]")
-
 
 def page_links(base: str, args: dict[str, str], q: ItemsQuery, page: dict[str, Any], fmt: str) -> list[dict]:
     """self/alternate/next/prev links; next carries the keyset cursor when it applies."""
-    from urllib.parse import urlencode
-
     keep = {k: v for k, v in args.items() if k not in ("f", "offset", "cursor")}
 
     def href(extra: dict[str, Any], f: str) -> str:

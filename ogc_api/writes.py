@@ -12,6 +12,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import shapely
 from flask import Response, request
 from pyproj import Transformer
@@ -69,7 +70,6 @@ def _geometry(doc: dict[str, Any], in_crs: crsmod.Crs) -> BaseGeometry:
 
 
 def _transform(t: Transformer, xy):
-    import numpy as np
     x, y = t.transform(xy[:, 0], xy[:, 1])
     return np.column_stack([x, y])
 

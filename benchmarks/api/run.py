@@ -35,11 +35,8 @@ import http.client
 import json
 import math
 import os
-import platform
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,37 +44,17 @@ import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import create_engine, make_url, text
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from report import describe_machine, markdown, summary, verification_text
+from servers import (DB_NAME, LANDFLOOD, SCENARIOS, SEED, TIPG_VERSION, VIEW, http_get, start_servers, stop, venv,
+                     path_for)  # also puts the repository on sys.path
 
 from landdb.database import ensure_database  # noqa: E402
 from landdb.migrate import upgrade  # noqa: E402
 from landflood.settings import Settings  # noqa: E402
-
-LANDFLOOD = str(Path(sys.executable).with_name("landflood"))
-DB_NAME = "landflood_bench_api"
-VIEW = "bench.parcels_current"
-TIPG_VERSION = "1.6.1"
-SEED = 20250930
-SERVERS = ("landflood", "tipg", "pygeoapi")
-SCENARIOS = {  # name: (what, servers)
-    "bbox-100": ("bbox, limit=100", SERVERS),
-    "bbox-1000": ("bbox, limit=1000", SERVERS),
-    "item": ("a feature by id", SERVERS),
-    "cql2-bbox": ("CQL2 filter land_use='ODT' with a bbox, limit=100", SERVERS),
-    "tiles-z14": ("vector tiles at z14", ("landflood", "tipg")),
-    "tiles-z16": ("vector tiles at z16", ("landflood", "tipg")),
-}
-FEATURE_SCENARIOS = ("bbox-100", "bbox-1000", "item", "cql2-bbox")
-#: Attributes of landflood's parcel tiles per zoom (ogc_api.collections: Prop.mvt_min_zoom);
-#: tipg is asked for the same ones with ``properties=`` so that both tiles carry the same data.
-TILE_PROPS = {14: "parcel_id,land_use,flood_risk",
-              16: "parcel_id,ward_code,map_sheet,parcel_no,land_use,land_use_name,area_m2,area_legal_m2,"
-                  "address,flood_risk"}
 
 
 def main() -> None:
@@ -110,19 +87,19 @@ def main() -> None:
     server = ensure_database(settings)
     url = _database(server, sample, args.parcels)
     _view(url)
-    tipg_py = _venv(work / "tipg-venv", [f"tipg=={TIPG_VERSION}", "uvicorn[standard]"])
-    pygeoapi_py = _venv(work / "pygeoapi-venv", [
+    tipg_py = venv(work / "tipg-venv", [f"tipg=={TIPG_VERSION}", "uvicorn[standard]"])
+    pygeoapi_py = venv(work / "pygeoapi-venv", [
         f"pygeoapi=={metadata.version('pygeoapi')}", "psycopg2-binary", "gunicorn",
         f"GeoAlchemy2=={metadata.version('GeoAlchemy2')}", f"SQLAlchemy=={metadata.version('SQLAlchemy')}"])
     urls = _urls(url, random.Random(SEED))
-    machine = _machine(server, tipg_py, pygeoapi_py)
+    machine = describe_machine(server, tipg_py, pygeoapi_py)
     print(f"machine: {machine['nproc']} cores, load average {machine['load_average_before']}", flush=True)
 
     procs: dict[str, subprocess.Popen] = {}
     try:
-        bases = _start_servers(procs, work, url, tipg_py, pygeoapi_py, args.workers, args.threads)
+        bases = start_servers(procs, work, url, tipg_py, pygeoapi_py, args.workers, args.threads)
         verification = _verify(bases, urls, url)
-        print(_verification_text(verification), flush=True)
+        print(verification_text(verification), flush=True)
         if not verification["ok"]:
             raise SystemExit("the servers' responses disagree; see above (nothing was timed)")
         runs = _load(bases, urls, scenarios, args, work)
@@ -132,13 +109,13 @@ def main() -> None:
             print("servers left running:", json.dumps(bases))
             procs.clear()
     finally:
-        _stop(procs)
+        stop(procs)
 
-    result = _summary(args, machine, scenarios, verification, runs, sequential, sql, urls)
+    result = summary(args, machine, scenarios, verification, runs, sequential, sql, urls)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for name in (f"api-{stamp}.json", "api-latest.json"):
         (out_dir / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(_markdown(result))
+    print(markdown(result))
     print(f"\nresults: {out_dir / f'api-{stamp}.json'}")
 
 
@@ -206,22 +183,6 @@ def _view(url: str) -> None:
     engine.dispose()
 
 
-def _venv(path: Path, packages: list[str]) -> Path:
-    """A virtualenv with ``packages``, made with the interpreter of landflood's own .venv."""
-    python = path / "bin" / "python"
-    marker = path / ".installed"
-    spec = "\n".join(packages) + "\n"
-    if marker.exists() and marker.read_text() == spec:
-        return python
-    print(f"installing {', '.join(packages)} into {path}", flush=True)
-    base = getattr(sys, "_base_executable", None) or sys.executable
-    subprocess.run([base, "-m", "venv", "--clear", str(path)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
-                   check=True)
-    marker.write_text(spec)
-    return python
-
-
 def _urls(url: str, rng: random.Random) -> dict[str, list[dict]]:
     """The requests of every scenario, the same for every server (server-neutral descriptions)."""
     engine = create_engine(url)
@@ -259,150 +220,6 @@ def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
     return x, y
 
 
-def path_for(server: str, req: dict) -> str:
-    """The request ``req`` in ``server``'s URL scheme."""
-    if "z" in req:  # tiles: landflood follows OGC's {z}/{row}/{col}; tipg uses {z}/{x}/{y}
-        if server == "landflood":
-            return f"/collections/parcels/tiles/WebMercatorQuad/{req['z']}/{req['y']}/{req['x']}"
-        if server == "tipg":
-            return (f"/collections/{VIEW}/tiles/WebMercatorQuad/{req['z']}/{req['x']}/{req['y']}"
-                    f"?properties={TILE_PROPS[req['z']]}")
-        raise ValueError(f"{server} serves no tiles here")
-    coll = f"/collections/{VIEW if server == 'tipg' else 'parcels'}/items"
-    if "id" in req:
-        return f"{coll}/{quote(req['id'])}"
-    query = f"bbox={','.join(map(str, req['bbox']))}&limit={req['limit']}"
-    if "filter" in req:
-        query += f"&filter-lang=cql2-text&filter={quote(req['filter'])}"
-    return f"{coll}?{query}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pygeoapi_config(work: Path, url: str, base: str) -> Path:
-    from ogc_api import crs as crsmod
-
-    u = make_url(url)
-    # YAML is a superset of JSON: the configuration is written as JSON.
-    config = {
-        "server": {"bind": {"host": "127.0.0.1", "port": 0}, "url": base, "mimetype": "application/json; charset=UTF-8",
-                   "encoding": "utf-8", "languages": ["en-US"], "pretty_print": False,
-                   "limits": {"default_items": 10, "max_items": 10000},
-                   "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attribution": "OSM"}},
-        "logging": {"level": "ERROR"},
-        "metadata": {
-            "identification": {"title": "bench", "description": "bench", "keywords": ["bench"],
-                               "keywords_type": "theme", "terms_of_service": "https://example.invalid",
-                               "url": base},
-            "license": {"name": "CC-BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
-            "provider": {"name": "bench", "url": base},
-            "contact": {"name": "bench", "email": "bench@example.invalid", "url": base},
-        },
-        "resources": {"parcels": {
-            "type": "collection", "title": "parcels", "description": "current parcel versions",
-            "keywords": ["parcels"], "links": [],
-            "extents": {"spatial": {"bbox": [105.28, 20.56, 106.02, 21.39], "crs": crsmod.CRS84}},
-            "providers": [{
-                "type": "feature", "name": "PostgreSQL",
-                "data": {"host": u.host, "port": u.port, "dbname": u.database, "user": u.username,
-                         "password": u.password, "search_path": ["bench", "public"]},
-                "id_field": "parcel_id", "table": VIEW.split(".")[1], "geom_field": "geom",
-                "crs": [crsmod.CRS84, crsmod.STORAGE.uri], "storage_crs": crsmod.STORAGE.uri,
-            }],
-        }},
-    }
-    path = work / "pygeoapi-config.yml"
-    path.write_text(json.dumps(config, indent=1))
-    path.chmod(0o600)  # it holds the database password
-    return path
-
-
-def _start_servers(procs: dict, work: Path, url: str, tipg_py: Path, pygeoapi_py: Path,
-                   workers: int, threads: int) -> dict[str, str]:
-    logs = work / "logs"
-    logs.mkdir(exist_ok=True)
-    ports = {name: _free_port() for name in SERVERS}
-    bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LANDFLOOD_", "TIPG_", "PYGEOAPI_"))}
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-    env = {**clean, "LANDFLOOD_DATABASE_URL": url, "LANDFLOOD_PUBLIC_URL": bases["landflood"],
-           "LANDFLOOD_LOG_LEVEL": "WARNING"}
-    cmd = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(workers), "--threads", str(threads),
-           "-b", f"127.0.0.1:{ports['landflood']}", "ogc_api.app:create_app()"]
-    _spawn(procs, "landflood", cmd, env, ROOT, logs)
-
-    env = {**clean, "DATABASE_URL": libpq, "TIPG_DB_SCHEMAS": '["bench"]',
-           "TIPG_DB_TABLES": f'["{VIEW}"]', "TIPG_DB_SPATIAL_EXTENT": "false", "TIPG_DB_DATETIME_EXTENT": "false",
-           "TIPG_TABLE_CONFIG__bench_parcels_current__PK": "parcel_id",
-           # landflood's tile settings (ogc_api.tiles): 64 px buffer, up to 20,000 features a tile
-           "TIPG_TILE_BUFFER": "64", "TIPG_MAX_FEATURES_PER_TILE": "20000"}
-    cmd = [str(tipg_py), "-m", "uvicorn", "tipg.main:app", "--workers", str(workers), "--host", "127.0.0.1",
-           "--port", str(ports["tipg"]), "--no-access-log", "--log-level", "warning"]
-    _spawn(procs, "tipg", cmd, env, work, logs)
-
-    config = _pygeoapi_config(work, url, bases["pygeoapi"])
-    openapi = work / "pygeoapi-openapi.yml"
-    env = {**clean, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
-    subprocess.run([str(pygeoapi_py.with_name("pygeoapi")), "openapi", "generate", str(config),
-                    "--output-file", str(openapi)], env=env, check=True, capture_output=True)
-    cmd = [str(pygeoapi_py), "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
-           "-b", f"127.0.0.1:{ports['pygeoapi']}", "pygeoapi.flask_app:APP"]
-    _spawn(procs, "pygeoapi", cmd, env, work, logs)
-
-    for name, base in bases.items():
-        _wait_up(name, base, procs[name], logs / f"{name}.log")
-    return bases
-
-
-def _spawn(procs: dict, name: str, cmd: list[str], env: dict, cwd: Path, logs: Path) -> None:
-    log = open(logs / f"{name}.log", "w")
-    procs[name] = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-
-
-def _wait_up(name: str, base: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited ({proc.returncode}); its log {log}:\n{log.read_text()[-3000:]}")
-        try:
-            status, _, _ = _get(base, "/collections", timeout=10)
-            if status == 200:
-                print(f"{name} is up at {base}", flush=True)
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{name} did not answer within {timeout:.0f} s; see {log}")
-
-
-def _stop(procs: dict) -> None:
-    for proc in procs.values():  # each server is its own process group (start_new_session)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _get(base: str, path: str, timeout: float = 60) -> tuple[int, dict, bytes]:
-    u = urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
 # --- checks before timing ---------------------------------------------------------------------
 
 
@@ -421,7 +238,7 @@ def _verify(bases: dict[str, str], urls: dict[str, list[dict]], url: str) -> dic
                     dict(zip("abcd", req["bbox"]))).scalar()
                 row = {"bbox": req["bbox"], "database": db}
                 for name, base in bases.items():
-                    status, headers, body = _get(base, path_for(name, req))
+                    status, headers, body = http_get(base, path_for(name, req))
                     if status != 200:
                         problems.append(f"{name} {scenario}: HTTP {status}: {body[:300]!r}")
                         continue
@@ -444,7 +261,7 @@ def _verify(bases: dict[str, str], urls: dict[str, list[dict]], url: str) -> dic
         row: dict = {"id": req["id"]}
         coords = {}
         for name, base in bases.items():
-            status, headers, body = _get(base, path_for(name, req))
+            status, headers, body = http_get(base, path_for(name, req))
             if status != 200:
                 problems.append(f"{name} item {req['id']}: HTTP {status}: {body[:300]!r}")
                 continue
@@ -463,7 +280,7 @@ def _verify(bases: dict[str, str], urls: dict[str, list[dict]], url: str) -> dic
         for req in urls[scenario][:5]:
             row = {"tile": [req["z"], req["x"], req["y"]]}
             for name in ("landflood", "tipg"):
-                status, headers, body = _get(bases[name], path_for(name, req))
+                status, headers, body = http_get(bases[name], path_for(name, req))
                 row[name] = {"status": status, "bytes": len(body), "type": headers.get("content-type")}
                 if status != 200 or not body:
                     problems.append(f"{name} tile {row['tile']}: HTTP {status}, {len(body)} bytes")
@@ -481,22 +298,6 @@ def _first_point(geom: dict) -> list[float]:
 def _metres(a: list[float], b: list[float]) -> float:
     dx = (a[0] - b[0]) * 111_320 * math.cos(math.radians(a[1]))
     return math.hypot(dx, (a[1] - b[1]) * 110_574)
-
-
-def _verification_text(v: dict) -> str:
-    lines = ["verification (before timing):"]
-    for row in v["bbox"] + v["cql2-bbox"]:
-        lines.append(f"  bbox {row['bbox']}: database {row['database']}, "
-                     + ", ".join(f"{n} matched {row[n]['matched']} returned {row[n]['returned']}"
-                                 for n in SERVERS if n in row))
-    for row in v["item"]:
-        lines.append(f"  item {row['id']}: " + ", ".join(
-            f"{n} {row.get(f'{n}_offset_m')} m from landflood's first vertex" for n in SERVERS if n in row))
-    for row in v["tiles"]:
-        lines.append(f"  tile {row['tile']}: " + ", ".join(
-            f"{n} {row[n]['status']} {row[n]['bytes']} bytes" for n in ("landflood", "tipg")))
-    lines += [f"  PROBLEM: {p}" for p in v["problems"]] or ["  all consistent"]
-    return "\n".join(lines)
 
 
 # --- load -----------------------------------------------------------------------------------
@@ -663,130 +464,6 @@ def _sql_times(url: str, urls: dict, scenarios: list[str], n: int) -> dict:
 
 
 # --- results --------------------------------------------------------------------------------
-
-
-def machine_load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _machine(server: str, tipg_py: Path, pygeoapi_py: Path) -> dict:
-    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-    engine = create_engine(server)
-    with engine.connect() as conn:
-        pg = conn.execute(text("SHOW server_version")).scalar()
-        postgis = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")).scalar()
-        shared_buffers = conn.execute(text("SHOW shared_buffers")).scalar()
-    engine.dispose()
-
-    def version(python: Path, dist: str) -> str:
-        return subprocess.run([str(python), "-c", f"from importlib.metadata import version; print(version('{dist}'))"],
-                              capture_output=True, text=True).stdout.strip()
-
-    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.machine())
-    return {"nproc": os.cpu_count(), "ram_gb": round(mem_kb / 1024**2, 1), "cpu": cpu,
-            "postgresql": pg, "postgis": postgis, "shared_buffers": shared_buffers,
-            "python": platform.python_version(), "tipg": version(tipg_py, "tipg"),
-            "uvicorn": version(tipg_py, "uvicorn"), "pygeoapi": version(pygeoapi_py, "pygeoapi"),
-            "gunicorn": metadata.version("gunicorn"), "flask": metadata.version("flask"),
-            "wrk": ((wrk.stdout + wrk.stderr).strip().splitlines() or [""])[0],
-            "load_average_before": machine_load()}
-
-
-def _ratio(a: float, b: float) -> float:
-    return round(a / b, 2) if a and b else None
-
-
-def _median(values: list[float]) -> float:
-    return round(statistics.median(values), 2)
-
-
-def _summary(args, machine: dict, scenarios: list[str], verification: dict, runs: list[dict],
-             sequential: dict, sql: dict, urls: dict) -> dict:
-    table: dict = {}
-    for scenario in scenarios:
-        for name in SCENARIOS[scenario][1]:
-            mine = [r for r in runs if r["scenario"] == scenario and r["server"] == name]
-            table.setdefault(scenario, {})[name] = {
-                "rps": _median([r["rps"] for r in mine]),
-                "p50_ms": _median([r["p50_us"] / 1000 for r in mine]),
-                "p99_ms": _median([r["p99_us"] / 1000 for r in mine]),
-                "errors": sum(r["errors"] for r in mine),
-                "kib_per_response": round(sum(r["bytes"] for r in mine) / max(1, sum(r["requests"] for r in mine)) / 1024, 1),
-            }
-        t = table[scenario]
-        t["ratio_rps_landflood_tipg"] = _ratio(t["landflood"]["rps"], t["tipg"]["rps"])
-        t["ratio_p99_landflood_tipg"] = _ratio(t["landflood"]["p99_ms"], t["tipg"]["p99_ms"])
-        if "pygeoapi" in t:
-            t["ratio_rps_landflood_pygeoapi"] = _ratio(t["landflood"]["rps"], t["pygeoapi"]["rps"])
-    goals = {}
-    for scenario in scenarios:
-        t = table[scenario]
-        if scenario in FEATURE_SCENARIOS:
-            goals[scenario] = (t["ratio_rps_landflood_tipg"] or 0) >= 2 and (t["ratio_p99_landflood_tipg"] or 9) <= 0.5
-        else:
-            goals[scenario] = (t["ratio_rps_landflood_tipg"] or 0) >= 1
-    return {
-        "when": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": "benchmarks/api/run.py " + " ".join(sys.argv[1:]),
-        "parcels": args.parcels, "database": DB_NAME, "view_for_peers": VIEW,
-        "settings": {"duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
-                     "clients": args.clients, "workers": args.workers, "threads": args.threads,
-                     "load_generator": "wrk (Debian), Lua script rotating over a fixed URL list, keep-alive",
-                     "servers": {
-                         "landflood": f"gunicorn -w {args.workers} --threads {args.threads} 'ogc_api.app:create_app()'",
-                         "tipg": f"uvicorn tipg.main:app --workers {args.workers} (uvloop, httptools)",
-                         "pygeoapi": f"gunicorn -w {args.workers} --threads {args.threads} pygeoapi.flask_app:APP "
-                                     "(provider PostgreSQL = pygeoapi.provider.sql.PostgreSQLProvider)"}},
-        "machine": {**machine, "load_average_after": machine_load()},
-        "urls_per_scenario": {s: len(urls[s]) for s in scenarios},
-        "example_paths": {s: {n: path_for(n, urls[s][0]) for n in SCENARIOS[s][1]} for s in scenarios},
-        "verification": verification,
-        "results": table, "goals_met": goals,
-        "sequential_p50_ms": sequential, "sql_landflood": sql,
-        "runs": runs,
-    }
-
-
-def _markdown(r: dict) -> str:
-    m, s = r["machine"], r["settings"]
-    lines = [
-        f"{r['parcels']:,} parcels, {r['when']}; {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, load average "
-        f"{m['load_average_before']} before, {m['load_average_after']} after; PostgreSQL {m['postgresql']}, "
-        f"PostGIS {m['postgis']}, shared_buffers {m['shared_buffers']}; tipg {m['tipg']} (uvicorn {m['uvicorn']}), "
-        f"pygeoapi {m['pygeoapi']}, gunicorn {m['gunicorn']}; {m['wrk']}",
-        f"{s['clients']} keep-alive connections (wrk), {s['workers']} worker processes per server "
-        f"(gunicorn with {s['threads']} threads each for landflood and pygeoapi; uvicorn for tipg); "
-        f"{s['warmup_s']} s warm-up + {s['duration_s']} s per run, {s['rounds']} rounds interleaved, medians.",
-        "",
-        "| scenario | server | req/s | p50 ms | p99 ms | errors | KiB/resp | req/s ÷ tipg | p99 ÷ tipg |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for scenario, t in r["results"].items():
-        for name in SERVERS:
-            if name not in t:
-                continue
-            x = t[name]
-            ratio = (f"**{t['ratio_rps_landflood_tipg']}** | **{t['ratio_p99_landflood_tipg']}**"
-                     if name == "landflood" else " | ")
-            lines.append(f"| {scenario} | {name} | {x['rps']:,.1f} | {x['p50_ms']:.1f} | {x['p99_ms']:.1f} | "
-                         f"{x['errors']} | {x['kib_per_response']:.1f} | {ratio} |")
-    lines += ["", "One request at a time (median ms): each server over HTTP, and the SQL landflood sends "
-              "for the same requests run directly in PostgreSQL.", "",
-              "| scenario | SQL (landflood's statements) | landflood HTTP | landflood overhead | tipg HTTP | pygeoapi HTTP |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for scenario, seq in r["sequential_p50_ms"].items():
-        sql = r["sql_landflood"][scenario]["median_ms"]
-        lines.append(f"| {scenario} | {sql:.1f} ({r['sql_landflood'][scenario]['statements_per_request']} statements) "
-                     f"| {seq['landflood']:.1f} | {seq['landflood'] - sql:.1f} | {seq['tipg']:.1f} | "
-                     f"{seq.get('pygeoapi', float('nan')):.1f} |")
-    met = [k for k, v in r["goals_met"].items() if v]
-    missed = [k for k, v in r["goals_met"].items() if not v]
-    lines += ["", f"goal (features: ≥ 2× tipg req/s and p99 ≤ ½ tipg's; tiles: ≥ tipg req/s): met for "
-              f"{', '.join(met) or 'none'}; missed for {', '.join(missed) or 'none'}"
-              + ("" if r["verification"]["ok"] else " — NOT VERIFIED")]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
