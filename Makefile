@@ -3,10 +3,11 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 LANDFLOOD := $(VENV)/bin/landflood
 
-.PHONY: help setup system-packages venv db demo test lock clean
+.PHONY: help setup system-packages venv db demo demo-data test lock clean
 
 help:
-	@echo "make demo   set up (system packages, .venv, managed PostGIS) and show the database"
+	@echo "make demo   set up (system packages, .venv, managed PostGIS), load and model the sample city, serve it"
+	@echo "make demo-data  the same without serving"
 	@echo "make test   set up and run the test suite"
 	@echo "make setup  only the set-up steps; each is skipped when already done"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml (needs network)"
@@ -33,7 +34,14 @@ db: venv
 # Each load is repeatable: a second `make demo` reports everything unchanged.
 SAMPLE := var/sample
 
-demo: setup
+demo: demo-data
+	@$(LANDFLOOD) serve --host $(DEMO_HOST) --port $(DEMO_PORT)
+
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 5000
+# Two storms are modelled once (a design storm and the observed one of 30 September 2025) so that
+# the flood-risk map and the parcels' flood_risk have something to show.
+demo-data: setup
 	@if [ -f $(SAMPLE)/README.txt ]; then echo "demo: the sample is already in $(SAMPLE)"; \
 	else $(LANDFLOOD) sample --out $(SAMPLE) --overwrite; fi
 	@$(LANDFLOOD) etl admin $(SAMPLE)/admin_units.geojson
@@ -42,6 +50,8 @@ demo: setup
 	@$(LANDFLOOD) etl waterlogging $(SAMPLE)/flood_events.csv
 	@$(LANDFLOOD) etl rainfall $(SAMPLE)/rainfall.csv
 	@$(LANDFLOOD) etl raster $(SAMPLE)/dem.tif --kind dem
+	@$(LANDFLOOD) flood run --scenario design-100mm-2h --if-missing
+	@$(LANDFLOOD) flood run --scenario observed-2025-09-30 --if-missing
 	@$(LANDFLOOD) db summary
 
 test: setup
@@ -59,10 +69,6 @@ clean:
 # landflood etl parcels against ogr2ogr on 1,000,000 sample parcels (see benchmarks/README.md).
 .PHONY: bench-etl
 bench-etl: setup
-	@command -v ogr2ogr >/dev/null 2>&1 || { \
-		echo "bench-etl: installing gdal-bin (ogr2ogr)"; \
-		if [ "$$(id -u)" -eq 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin; \
-		else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q gdal-bin; fi; }
 	$(PY) benchmarks/etl/run.py
 
 # Depression filling against pysheds (and RichDEM) on 1,000², 4,000² and 10,000² DEMs (see benchmarks/README.md).
@@ -78,3 +84,8 @@ bench-api: setup
 		if [ "$$(id -u)" -eq 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
 		else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; fi; }
 	$(PY) benchmarks/api/run.py
+
+# The web maps against a folium map with the parcels embedded, in headless Chromium (see benchmarks/README.md).
+.PHONY: bench-maps
+bench-maps: setup
+	$(PY) benchmarks/maps/run.py

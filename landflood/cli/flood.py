@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from landdb.database import ensure_database, make_engine
 from landflood.settings import Settings
@@ -100,10 +101,12 @@ def condition(dem: Path, out_dir: Path, epsilon: bool, min_volume_m3: float) -> 
               help="Scenario name; with no --rain-mm a named storm: design-100mm-2h, observed-2025-09-30, …")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the depth COG (default: the data directory's rasters/flood_depth).")
+@click.option("--if-missing", is_flag=True,
+              help="Do nothing when the scenario has already been run (as `make demo` does).")
 @_report_option
 @click.pass_obj
 def run(settings: Settings, dem: Path | None, rain_mm: float | None, duration_h: float | None, drainage_mm_h: float,
-        infiltration: str, scenario: str, out_dir: Path | None, report_path: Path | None) -> None:
+        infiltration: str, scenario: str, out_dir: Path | None, if_missing: bool, report_path: Path | None) -> None:
     """Model a storm: water depth (a registered COG), flood zones, and every parcel's exposure and risk."""
     from flood import scenarios
     from flood.model import Storm
@@ -115,6 +118,10 @@ def run(settings: Settings, dem: Path | None, rain_mm: float | None, duration_h:
     if (rain_mm is None) != (duration_h is None):
         raise click.UsageError("give both --rain-mm and --duration-h, or neither (to run a named storm)")
     engine = make_engine(ensure_database(settings))
+    if if_missing and _scenario_exists(engine, scenario):
+        engine.dispose()
+        _console.print(f"{escape(scenario)}: already run (skipped; without --if-missing it is recomputed)")
+        return
     try:
         rain_grid = None
         if rain_mm is not None:
@@ -143,6 +150,13 @@ def run(settings: Settings, dem: Path | None, rain_mm: float | None, duration_h:
     _console.print(f"  {rep.zones} flood-zone polygons; {rep.parcels:,} parcels rated ({classes or 'none'})")
     _console.print(f"  depth raster {escape(rep.depth_path)}; {rep.seconds:.1f} s")
     _write_json(data, report_path)
+
+
+def _scenario_exists(engine: Engine, name: str) -> bool:
+    from landdb.flood import get_scenario
+
+    with engine.connect() as conn:
+        return get_scenario(conn, name) is not None
 
 
 @flood.command()
