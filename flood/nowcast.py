@@ -5,9 +5,11 @@ the gauges that reported within 3 hours of the newest one) is interpolated over 
 DEM by inverse distance weighting (power 2), or taken uniform when one rate is given; it is
 assumed to go on for ``duration_h`` hours. The waterlogging model (drains 25 mm/h,
 infiltration by land use) then gives the depths. A hotspot's expected depth is the deepest
-water within 30 m of it; a parcel's is its maximum depth (exact zonal statistics). Listed are
-the hotspots and parcels expected to flood, that is with at least 0.1 m of water (the parcel on
-at least 5% of its area); each with its depth class (``flood.zones``).
+water within 30 m of it, not counting permanent water (lakes, rivers: their rise is not
+waterlogging); hotspots off the DEM are left out. A parcel's is its maximum depth (exact
+zonal statistics). Listed are the hotspots and parcels expected to flood, that is with at
+least 0.1 m of water (the parcel on at least 5% of its area); each with its depth class
+(``flood.zones``).
 
 The DEM's depression hierarchy and land-use layers are cached for the process (one DEM), so
 repeated nowcasts only route water.
@@ -68,7 +70,7 @@ def nowcast(conn: Connection, rain_mm_h: float | None = None, per_gauge: dict[st
     rain, source, at = _rain(conn, grid, rain_mm_h, per_gauge, duration_h)
     result = simulate(grid, rain, duration_h, drainage_mm_h, infil, water=water, hierarchy=hier)
     to_wgs = zonesmod.mover(grid.crs, WGS84)
-    features = _hotspots(conn, grid, result.depth, to_wgs) + _parcels(conn, grid, result.depth, water, to_wgs)
+    features = _hotspots(conn, grid, result.depth, water, to_wgs) + _parcels(conn, grid, result.depth, water, to_wgs)
     return {
         "type": "FeatureCollection",
         "features": features,
@@ -111,15 +113,17 @@ def _rain(conn: Connection, grid: Grid, rain_mm_h: float | None, per_gauge: dict
     return idw_grid(grid, xs, ys, rates * duration_h), {"per_gauge_mm_h": {p[0]: p[3] for p in pts}}, at
 
 
-def _hotspots(conn: Connection, grid: Grid, depth: np.ndarray, to_wgs) -> list[dict]:
+def _hotspots(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarray, to_wgs) -> list[dict]:
     out = []
     move = zonesmod.mover(zonesmod.CITY_CRS, grid.crs)
     dx = grid.cell_sizes()[1]
     reach = max(1, int(round(HOTSPOT_RADIUS_M / dx)))
+    dry = np.where(water, 0.0, depth)  # water on lakes and rivers is not waterlogging
     for h in flooddb.hotspots(conn):
         pt = move(shapely.Point(h.x, h.y))
         r, c = rowcol(grid.transform, pt.x, pt.y)
-        win = depth[max(0, r - reach):r + reach + 1, max(0, c - reach):c + reach + 1]
+        # Clip both ends: a negative stop would wrap around and read the far side of the DEM.
+        win = dry[max(0, r - reach):max(0, r + reach + 1), max(0, c - reach):max(0, c + reach + 1)]
         if win.size == 0 or np.isnan(win).all():
             continue
         d = float(np.nanmax(win))

@@ -49,6 +49,10 @@ def parcel_report(conn: Connection, parcel_id: str | None = None,
     else:
         if geometry.is_empty or not geometry.is_valid:
             raise DataError("the geometry is empty or invalid; give a valid point, line or polygon in EPSG:4326")
+        x0, y0, x1, y1 = geometry.bounds
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            raise DataError("the geometry's coordinates are not longitude, latitude (EPSG:4326, CRS84), such as "
+                            "[105.8542, 21.0285] in Hanoi")
         wkb = flooddb.to_city_wkb(conn, shapely.to_wkb(geometry))
         stored = {}
     geom = shapely.from_wkb(wkb)

@@ -116,7 +116,10 @@ def run(engine: Engine, storm: Storm, dem: Path | None, var_dir: Path, out_dir: 
     t = time.perf_counter()
     target = Path(out_dir or var_dir / "rasters" / "flood_depth") / f"{storm.name}.tif"
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.new.tif")
-    write_cog(result.depth, grid.transform, grid.crs, tmp, progress=_bind(progress, "writing the depth raster"))
+    # The published raster is waterlogging: permanent water (rivers, lakes) is 0 there, as in the
+    # zones and the parcels' exposure; its rise is counted in the stored volume of the report.
+    write_cog(np.where(water, np.float32(0), result.depth), grid.transform, grid.crs, tmp,
+              progress=_bind(progress, "writing the depth raster"))
     t = step("write_cog", t)
     zone_rows = list(zonesmod.zones(result.depth, grid.transform, grid.crs, water,
                                     progress=_bind(progress, "tracing flood zones")))

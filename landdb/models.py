@@ -3,7 +3,8 @@
 Spatial data is stored in the city's cadastral CRS (VN-2000 / TM-3 zone 482, EPSG:5897 for
 Hanoi), so surveyed coordinates are kept exactly as measured. The database enforces what it
 can: typed geometry columns (SRID and type), valid non-empty geometries, natural keys, foreign
-keys, value ranges and non-overlapping lifespans of versions (exclusion constraints).
+keys, value ranges and non-overlapping lifespans of versions (one current version per key by a
+partial unique index; overlaps refused by a set-based trigger, see migration 0006).
 
 Parcel and right rows are versions: ``valid_from``/``valid_to`` bound their lifespan, a change
 closes the current version and inserts a new one, and a trigger (see the migration) refuses to
@@ -199,9 +200,8 @@ class Parcel(Base):
 _PARCEL_KEY = ("ward_code", "map_sheet", "parcel_no")
 
 #: The natural key packed into one bigint (15 bits of map sheet, 17 of ward code, 31 of parcel
-#: number; map_sheets caps sheet numbers at 32767), so that the exclusion constraints on
-#: lifespans compare one integer instead of three columns with text: 2-3 times cheaper to
-#: maintain. The order keeps the fields that vary most apart when PostgreSQL's bigint hash folds
+#: number; map_sheets caps sheet numbers at 32767), so that indexes and joins on the key compare
+#: one integer instead of three columns with text. The order keeps the fields that vary most apart when PostgreSQL's bigint hash folds
 #: the two 32-bit halves together (ward first made hash joins on it collide badly).
 PARCEL_KEY_SQL = "(map_sheet::bigint << 48) | (ward_code::bigint << 31) | parcel_no::bigint"
 
@@ -215,14 +215,6 @@ def _parcel_fk() -> ForeignKeyConstraint:
     return ForeignKeyConstraint(list(_PARCEL_KEY), [f"parcels.{c}" for c in _PARCEL_KEY])
 
 
-def _lifespan_exclusion(table: str, *extra: str) -> ExcludeConstraint:
-    return ExcludeConstraint(
-        *[(c, "=") for c in ("parcel_key", *extra)],
-        (text("tstzrange(valid_from, valid_to)"), "&&"),
-        using="gist", name=f"ex_{table}_lifespan",
-    )
-
-
 class ParcelVersion(Base):
     """One version of a parcel (LADM spatial unit): land use, areas, address and geometry."""
 
@@ -232,8 +224,8 @@ class ParcelVersion(Base):
         _lifespan(),
         _valid_geom(),
         CheckConstraint("area_legal_m2 IS NULL OR area_legal_m2 > 0", name="area_legal_positive"),
-        _lifespan_exclusion("parcel_versions"),
         Index("uq_parcel_versions_current", "parcel_key", unique=True, postgresql_where=text("valid_to IS NULL")),
+        Index("ix_parcel_versions_parcel_key", "parcel_key"),
         _gist("parcel_versions"),
     )
 
@@ -296,7 +288,8 @@ class Right(Base):
             "kind IN ('ownership', 'use_right', 'lease', 'mortgage', 'restriction', 'easement')", name="kind"
         ),
         CheckConstraint("share IS NULL OR (share > 0 AND share <= 1)", name="share_range"),
-        _lifespan_exclusion("rights", "party_id", "kind"),
+        Index("uq_rights_current", "parcel_key", "party_id", "kind", unique=True,
+              postgresql_where=text("valid_to IS NULL")),
         Index("ix_rights_parcel", "parcel_key"),
     )
 

@@ -35,6 +35,8 @@ GOOD = "s.problem IS NULL AND NOT EXISTS (SELECT 1 FROM stage_dups d WHERE d.row
 #: The cadastral register's tables (see ``bulk_start``). land_use_types is not among them: other
 #: readers use it, and its foreign key costs little next to the others.
 REGISTER_TABLES = ("map_sheets", "parcels", "parcel_versions", "parties", "rights")
+#: Kept during a first load: the lifespan-overlap triggers (migration 0006) look rows up by key.
+KEY_INDEXES = ("ix_parcel_versions_parcel_key", "ix_rights_parcel")
 
 _CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 
@@ -127,8 +129,9 @@ def bulk_start(conn: Connection) -> list[str]:
     Checking foreign keys row by row (each check locks the referenced row) and maintaining the
     indexes row by row took about a third of a first load; ``bulk_finish`` re-creates them
     from the catalog's own definitions, validating every row at once, in the same transaction,
-    so what commits is checked as before. Primary keys, unique and exclusion constraints, checks
-    and triggers (history, audit) stay in force throughout. The price is an ACCESS EXCLUSIVE
+    so what commits is checked as before. Primary keys, unique constraints, checks, triggers
+    (history, audit, lifespan overlaps) and the key indexes those triggers use stay in force
+    throughout. The price is an ACCESS EXCLUSIVE
     lock on these tables until the load commits, which only readers of an empty register feel.
     Returns no DDL (and changes nothing) when the register has parcels.
     """
@@ -143,8 +146,9 @@ def bulk_start(conn: Connection) -> list[str]:
         SELECT format('DROP INDEX %s', indexrelid::regclass), pg_get_indexdef(indexrelid)
         FROM pg_index i
         WHERE indrelid = ANY(CAST(:tables AS regclass[])) AND NOT indisunique
+          AND indexrelid::regclass::text <> ALL(CAST(:kept AS text[]))
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-    """), {"tables": list(REGISTER_TABLES)}).all()
+    """), {"tables": list(REGISTER_TABLES), "kept": list(KEY_INDEXES)}).all()
     for drop, _ in rows:
         conn.execute(text(drop))
     log.info("first load: %d foreign keys and indexes are re-created after the insert", len(rows))

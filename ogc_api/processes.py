@@ -7,13 +7,17 @@ nothing of the web. Outputs never carry owners' personal data.
 
 from __future__ import annotations
 
+import copy
+import math
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint
-from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
+from flask import Blueprint, g, has_request_context
+from pygeoapi.process.base import BaseProcessor
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
-from landflood.errors import LandfloodError
+from landflood.errors import DataError
 from ogc_api import context
 
 bp = Blueprint("processes", __name__)
@@ -62,6 +66,8 @@ NOWCAST_METADATA: dict[str, Any] = {
         "rain_mm_h": {"title": "Uniform rain intensity (mm/h)", "schema": {"type": "number", "minimum": 0},
                       "minOccurs": 0, "maxOccurs": 1},
         "per_gauge": {"title": "Rain per gauge (mm/h), by gauge code",
+                      "description": "Interpolated by inverse distance between the gauges given; a gauge left "
+                                     "out does not count, so give 0 where it is dry",
                       "schema": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
                       "minOccurs": 0, "maxOccurs": 1},
         "duration_h": {"title": "Duration (h)", "schema": {"type": "number", "exclusiveMinimum": 0, "default": 1},
@@ -73,41 +79,65 @@ NOWCAST_METADATA: dict[str, Any] = {
 }
 
 
-def _run(fn, **kwargs) -> Any:
-    """Run a flood function on a pooled connection; our errors become 400s with their message."""
+def _run(fn: Callable, **kwargs) -> Any:
+    """Run a flood function on a pooled connection."""
+    with context.state().engine.connect() as conn:
+        return fn(conn, **kwargs)
+
+
+def _kept(execute: Callable[[dict], tuple[str, Any]], data: Any) -> tuple[str, Any]:
+    """``execute(data)``, keeping any exception for the execution route.
+
+    pygeoapi's manager turns every exception into a 400 whose text is the exception's (SQL
+    included); the route raises the kept one instead, so the app's error handlers answer: 404
+    for an unknown parcel, 400 with our message for bad input, 503 when the database is down,
+    500 (logged, no details) for a bug.
+    """
     try:
-        with context.state().engine.connect() as conn:
-            return fn(conn, **kwargs)
-    except LandfloodError as exc:
-        raise ProcessorExecuteError(str(exc), user_msg=str(exc)) from exc
+        if not isinstance(data, dict):
+            raise DataError('"inputs" must be a JSON object, such as {"inputs": {"parcel_id": "00070-1-1"}}')
+        return execute(data)
+    except Exception as exc:
+        if has_request_context():
+            g.process_error = exc
+        raise
 
 
 class FloodRiskReport(BaseProcessor):
     def __init__(self, processor_def: dict) -> None:
-        super().__init__(processor_def, REPORT_METADATA)
+        super().__init__(processor_def, copy.deepcopy(REPORT_METADATA))  # pygeoapi's OpenAPI edits it
 
     def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
+        return _kept(self._report, data)
+
+    @staticmethod
+    def _report(data: dict) -> tuple[str, Any]:
         from flood.report import parcel_report
 
         parcel_id, geometry = data.get("parcel_id"), data.get("geometry")
         if bool(parcel_id) == bool(geometry):
-            msg = "give either parcel_id or geometry (GeoJSON in CRS84), not both and not neither"
-            raise ProcessorExecuteError(msg, user_msg=msg)
+            raise DataError("give either parcel_id (such as 00070-12-345) or geometry (GeoJSON in CRS84), "
+                            "not both and not neither")
+        if parcel_id is not None and not isinstance(parcel_id, str):
+            raise DataError("parcel_id must be a string: ward code-map sheet-parcel number, such as 00070-12-345")
         geom = None
         if geometry:
             try:
                 geom = shape(geometry.get("geometry", geometry))
-            except (AttributeError, TypeError, ValueError, KeyError) as exc:
-                msg = f"geometry is not GeoJSON: {exc}"
-                raise ProcessorExecuteError(msg, user_msg=msg) from exc
-        return "application/json", _run(parcel_report, parcel_id=parcel_id, geometry=geom)
+            except (AttributeError, TypeError, ValueError, KeyError, IndexError, ShapelyError) as exc:
+                raise DataError(f"geometry is not a GeoJSON geometry or feature: {exc}") from exc
+        return "application/json", _run(parcel_report, parcel_id=parcel_id or None, geometry=geom)
 
 
 class WaterloggingNowcast(BaseProcessor):
     def __init__(self, processor_def: dict) -> None:
-        super().__init__(processor_def, NOWCAST_METADATA)
+        super().__init__(processor_def, copy.deepcopy(NOWCAST_METADATA))  # pygeoapi's OpenAPI edits it
 
     def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
+        return _kept(self._nowcast, data)
+
+    @staticmethod
+    def _nowcast(data: dict) -> tuple[str, Any]:
         from flood.nowcast import nowcast
 
         try:
@@ -115,11 +145,10 @@ class WaterloggingNowcast(BaseProcessor):
             rain = None if data.get("rain_mm_h") is None else float(data["rain_mm_h"])
             per_gauge = {str(k): float(v) for k, v in (data.get("per_gauge") or {}).items()} or None
         except (TypeError, ValueError, AttributeError) as exc:
-            msg = f"rain_mm_h, per_gauge values and duration_h must be numbers: {exc}"
-            raise ProcessorExecuteError(msg, user_msg=msg) from exc
-        if duration <= 0 or (rain is not None and rain < 0) or any(v < 0 for v in (per_gauge or {}).values()):
-            msg = "duration_h must be positive and rainfall must not be negative"
-            raise ProcessorExecuteError(msg, user_msg=msg)
+            raise DataError(f"rain_mm_h, per_gauge values and duration_h must be numbers: {exc}") from exc
+        numbers = [duration, *([] if rain is None else [rain]), *(per_gauge or {}).values()]
+        if not all(math.isfinite(v) for v in numbers) or duration <= 0 or min(numbers) < 0:
+            raise DataError("duration_h must be positive and rainfall must not be negative (finite numbers)")
         return "application/geo+json", _run(nowcast, rain_mm_h=rain, per_gauge=per_gauge, duration_h=duration)
 
 
@@ -135,7 +164,12 @@ def _register_routes() -> None:
 
     @bp.route("/processes/<process_id>/execution", methods=["POST"])
     def execute(process_id: str):
-        return pygeoapi_call(processes_api.execute_process, process_id)
+        g.pop("process_error", None)
+        resp = pygeoapi_call(processes_api.execute_process, process_id)
+        error = g.pop("process_error", None)
+        if error is not None:
+            raise error  # to the app's error handlers (see _kept)
+        return resp
 
     @bp.route("/jobs")
     @bp.route("/jobs/<job_id>")
@@ -145,7 +179,6 @@ def _register_routes() -> None:
     @bp.route("/jobs/<job_id>/results")
     def job_results(job_id: str):
         return pygeoapi_call(processes_api.get_job_result, job_id)
-
 
 
 _register_routes()

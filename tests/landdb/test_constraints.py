@@ -67,6 +67,7 @@ BAD_ROWS = [
     (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', '2010-01-01', '2011-01-01', {g(POINT)})", "Geometry type (Point) does not match column type (MultiPolygon)"),
     (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', -5, '2010-01-01', '2011-01-01', {g(LOT)})", "ck_parcel_versions_area_legal_positive"),
     (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', '2019-01-01', '2021-01-01', {g(LOT)})", "ex_parcel_versions_lifespan"),
+    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, geom) VALUES ('00070', 12, 34, 'ODT', '2023-01-01', {g(LOT)})", "uq_parcel_versions_current"),
     (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', '2012-01-01', '2011-01-01', {g(LOT)})", "ck_parcel_versions_lifespan"),
     # history cannot be rewritten
     ("UPDATE parcel_versions SET land_use_code = 'TMD' WHERE parcel_no = 34", "close version"),
@@ -80,7 +81,8 @@ BAD_ROWS = [
     ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share) VALUES ('00070', 12, 34, 1, 'mortgage', 1.5)", "ck_rights_share_range"),
     ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind) VALUES ('00070', 12, 34, 1, 'theft')", "ck_rights_kind"),
     ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind) VALUES ('00070', 12, 34, 999, 'mortgage')", "fk_rights_party_id_parties"),
-    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, valid_from) VALUES ('00070', 12, 34, 1, 'use_right', '2024-01-01')", "ex_rights_lifespan"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, valid_from) VALUES ('00070', 12, 34, 1, 'use_right', '2024-01-01')", "uq_rights_current"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, valid_from, valid_to) VALUES ('00070', 12, 34, 1, 'use_right', '2019-01-01', '2020-06-01')", "ex_rights_lifespan"),
     # flood programme
     ("INSERT INTO flood_events (point_id, started_at, max_depth_m) VALUES (1, '2025-10-01 07:00+07', 7)", "ck_flood_events_depth_range"),
     ("INSERT INTO flood_events (point_id, started_at) VALUES (1, '2025-09-30 07:00+07')", "uq_flood_events_point_id_started_at"),
@@ -120,6 +122,19 @@ def test_good_rows_next_to_the_bad_ones_are_accepted(base: Connection) -> None:
     """))
     versions = base.execute(text("SELECT land_use_code, valid_to IS NULL FROM parcel_versions ORDER BY valid_from")).all()
     assert versions == [("ODT", False), ("TMD", True)]
+
+
+def test_back_dated_history_may_abut_but_not_overlap(base: Connection) -> None:
+    """Overlaps are refused between rows of one statement too (migration 0006's trigger)."""
+    v = "('00070', 12, 34, 'ODT', '{0}', '{1}', " + g(LOT) + ")"
+    insert = "INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES "
+    base.execute(text(insert + v.format("2010-01-01", "2015-01-01") + ", " + v.format("2015-01-01", "2020-01-01")))
+    savepoint = base.begin_nested()
+    with pytest.raises(DBAPIError, match="ex_parcel_versions_lifespan") as err:
+        base.execute(text(insert + v.format("2005-01-01", "2008-01-01") + ", " + v.format("2007-01-01", "2009-01-01")))
+    savepoint.rollback()
+    assert err.value.orig.sqlstate == "23P01"
+    assert base.execute(text("SELECT count(*) FROM parcel_versions")).scalar() == 3
 
 
 def test_closed_version_cannot_be_reopened(base: Connection) -> None:
