@@ -123,8 +123,9 @@ def stage_rejects(conn: Connection) -> list[tuple[int, str | None, str]]:
 
 
 def bulk_start(conn: Connection) -> list[str]:
-    """On a first load (no parcels yet), drop the foreign keys among REGISTER_TABLES and their
-    non-unique indexes, as pg_restore would, and return the DDL that re-creates them.
+    """On a first load (no parcels yet), drop the foreign keys of REGISTER_TABLES (to each
+    other and to the land-use code list) and their non-unique indexes, as pg_restore would,
+    and return the DDL that re-creates them.
 
     Checking foreign keys row by row (each check locks the referenced row) and maintaining the
     indexes row by row took about a third of a first load; ``bulk_finish`` re-creates them
@@ -141,7 +142,7 @@ def bulk_start(conn: Connection) -> list[str]:
         SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
                format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
         FROM pg_constraint
-        WHERE contype = 'f' AND conrelid = ANY(CAST(:tables AS regclass[])) AND confrelid = ANY(CAST(:tables AS regclass[]))
+        WHERE contype = 'f' AND conrelid = ANY(CAST(:tables AS regclass[]))
         UNION ALL
         SELECT format('DROP INDEX %s', indexrelid::regclass), pg_get_indexdef(indexrelid)
         FROM pg_index i
