@@ -11,8 +11,9 @@ zonal statistics). Listed are the hotspots and parcels expected to flood, that i
 least 0.1 m of water (the parcel on at least 5% of its area); each with its depth class
 (``flood.zones``).
 
-The DEM's depression hierarchy and land-use layers are cached for the process (one DEM), so
-repeated nowcasts only route water.
+The DEM's depression hierarchy is cached for the process until the DEM file changes, and the
+land-use layers until the parcels change too (the audit log's newest parcel entry), so repeated
+nowcasts only route water and still see an officer's edit at once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from flood.model import DEFAULT_DRAINAGE_MM_H, simulate
 from flood.run import land_use_layers, resolve_dem
 from flood.scenarios import idw_grid
 from landdb import flood as flooddb
+from landdb import parcels as parcelsdb
 from landflood.errors import DataError
 
 FLOODS_AT_M = 0.1
@@ -45,17 +47,32 @@ WGS84 = CRS.from_epsg(4326)
 
 
 @functools.lru_cache(maxsize=1)
-def _prepared(path: str, mtime: float, url: str) -> tuple[Grid, fsm.Hierarchy, np.ndarray, np.ndarray]:
+def _terrain(path: str, mtime: float) -> tuple[Grid, fsm.Hierarchy]:
+    """The DEM and its depression hierarchy: the slow part, kept until the DEM file changes."""
+    grid = read_dem(Path(path))
+    return grid, fsm.build(grid.z, grid.row_areas())
+
+
+@functools.lru_cache(maxsize=1)
+def _land_use(path: str, mtime: float, url: str, register_stamp: str) -> tuple[np.ndarray, np.ndarray]:
+    """Infiltration and permanent water per cell, kept until the DEM or the parcels change."""
     from landdb.database import make_engine
 
-    grid = read_dem(Path(path))
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            infil, water = land_use_layers(conn, grid)
+            return land_use_layers(conn, _terrain(path, mtime)[0])
     finally:
         engine.dispose()
-    return grid, fsm.build(grid.z, grid.row_areas()), infil, water
+
+
+def _prepared(conn: Connection, path: Path) -> tuple[Grid, fsm.Hierarchy, np.ndarray, np.ndarray]:
+    key = (str(path.resolve()), os.path.getmtime(path))
+    grid, hier = _terrain(*key)
+    # Every change to the parcels leaves an audit row: its time says whether the layers are stale.
+    stamp = parcelsdb.last_change(conn) or ""
+    infil, water = _land_use(*key, conn.engine.url.render_as_string(hide_password=False), stamp)
+    return grid, hier, infil, water
 
 
 def nowcast(conn: Connection, rain_mm_h: float | None = None, per_gauge: dict[str, float] | None = None,
@@ -64,9 +81,7 @@ def nowcast(conn: Connection, rain_mm_h: float | None = None, per_gauge: dict[st
     started = time.perf_counter()
     if duration_h <= 0 or duration_h > 72:
         raise DataError("duration_h must be between 0 and 72 hours")
-    path = resolve_dem(conn, dem)
-    url = conn.engine.url.render_as_string(hide_password=False)
-    grid, hier, infil, water = _prepared(str(path.resolve()), os.path.getmtime(path), url)
+    grid, hier, infil, water = _prepared(conn, resolve_dem(conn, dem))
     rain, source, at = _rain(conn, grid, rain_mm_h, per_gauge, duration_h)
     result = simulate(grid, rain, duration_h, drainage_mm_h, infil, water=water, hierarchy=hier)
     to_wgs = zonesmod.mover(grid.crs, WGS84)

@@ -216,3 +216,8 @@ def assign_communes(conn: Connection) -> int:
             "AND p.commune_code IS DISTINCT FROM a.code"
         )
     ).rowcount
+
+
+def last_change(conn: Connection) -> str | None:
+    """When parcel versions last changed (from the audit log, by its index), or None."""
+    return conn.execute(text("SELECT max(at)::text FROM audit_log WHERE table_name = 'parcel_versions'")).scalar()

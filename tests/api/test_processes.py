@@ -328,3 +328,17 @@ def test_outputs_never_carry_owners_for_anyone(proc, proc_db) -> None:
             assert PARCEL in parcels(mine)
             mine, other = mine["features"], other["features"]
         assert mine == other
+
+
+def test_nowcast_sees_an_edit_of_the_register(proc, proc_db) -> None:
+    """Runs last: it turns the flooded parcel into a pond, which is permanent water, not waterlogging."""
+    before = parcels(post(proc, NOWCAST, {"rain_mm_h": 80, "duration_h": 2}))[PARCEL]
+    assert before["flooded_fraction"] > 0.5
+    url = f"/collections/parcels/items/{PARCEL}"
+    etag = proc.get(url, headers=proc_db["officer"]).headers["ETag"]
+    patched = proc.patch(url, json={"properties": {"land_use": "MNC"}},
+                         headers={**proc_db["officer"], "If-Match": etag})
+    assert patched.status_code == 200, patched.get_data(as_text=True)
+    after = parcels(post(proc, NOWCAST, {"rain_mm_h": 80, "duration_h": 2})).get(PARCEL)
+    # Only the street cells along its edge can still count (exact zonal statistics).
+    assert after is None or (after["land_use_code"] == "MNC" and after["flooded_fraction"] < 0.5 * before["flooded_fraction"])
