@@ -7,6 +7,7 @@ LANDFLOOD_* environment); development: ``landflood serve``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
@@ -14,14 +15,15 @@ from http import HTTPStatus
 import psycopg
 import sqlalchemy.exc
 from flask import Flask, Response, g, request
-from pygeoapi.api import API, APIRequest, apply_gzip
+from werkzeug.datastructures import Headers
+from pygeoapi.api import API, APIRequest, apply_gzip, landing_page
 from pygeoapi.openapi import get_oas
 
 from landdb.database import ensure_database, make_engine
 from landflood.errors import LandfloodError
 from landflood.settings import Settings
 from ogc_api import auth, context, errors, items
-from ogc_api.config import pygeoapi_config
+from ogc_api.config import maps_link, pygeoapi_config
 from ogc_api.db import DatabaseUnavailable, Pools
 
 log = logging.getLogger(__name__)
@@ -107,7 +109,7 @@ def pygeoapi_call(fn: Callable, *args) -> Response:
         content = apply_gzip(headers, content)
     resp = Response(content, status=status)
     if headers:
-        resp.headers = headers
+        resp.headers = Headers(headers)
     return resp
 
 
@@ -115,8 +117,8 @@ def _register_pygeoapi(app: Flask) -> None:
     import pygeoapi.api as core
     import pygeoapi.api.tiles as tiles_api
 
+    app.add_url_rule("/", "landing", _landing)
     routes = {
-        "/": ("landing", core.landing_page),
         "/openapi": ("openapi", core.openapi_),
         "/conformance": ("conformance", core.conformance),
         "/collections": ("collections", core.describe_collections),
@@ -130,6 +132,18 @@ def _register_pygeoapi(app: Flask) -> None:
     }
     for rule, (name, fn) in routes.items():
         app.add_url_rule(rule, name, _passthrough(fn))
+
+
+def _landing() -> Response:
+    """pygeoapi's landing page, whose JSON also links the planners' maps (the HTML shows them
+    through the template override in ogc_api/templates)."""
+    resp = pygeoapi_call(landing_page)
+    if (resp.status_code == 200 and resp.headers.get("Content-Type", "").startswith("application/json")
+            and "Content-Encoding" not in resp.headers):
+        doc = json.loads(resp.get_data())
+        doc["links"].append(maps_link(context.state().settings.public_url, context.lang()))
+        resp.set_data(json.dumps(doc, ensure_ascii=False))
+    return resp
 
 
 def _passthrough(fn: Callable) -> Callable:

@@ -3,11 +3,20 @@
 Each collection is a SQL source with an allow-list of properties. Request text never becomes
 SQL: a property name from a request is looked up here, and only the SQL written here is used.
 Properties marked ``officer`` hold personal data; for the public they do not exist at all.
+
+Vector tiles carry a property from its ``mvt_min_zoom`` on. Parcels (tiles from z13): what a map
+styles or identifies a parcel by comes early (``land_use`` from z13, ``parcel_id`` and
+``flood_risk`` from z14); the descriptive, bulky ones (address, land-use name, areas, the key's
+parts, owner names for officers) only from ``DETAIL_ZOOM`` (z18), where a tile holds a street or
+two. A map fetches the details of a clicked feature from the Features API instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+#: From this zoom on, vector tiles carry the descriptive properties too.
+DETAIL_ZOOM = 18
 
 _RISK_ORDER = "array_position(ARRAY['low','medium','high','very_high'], fr.risk_class)"
 
@@ -79,15 +88,17 @@ PARCELS = Collection(
     keywords=("cadastre", "parcel", "thửa đất", "địa chính"),
     props=(
         Prop("parcel_id", "v.parcel_id", "string", "Parcel id (ward-sheet-number)", "Mã thửa", mvt_min_zoom=14),
-        Prop("ward_code", "v.ward_code", "string", "Commune of the cadastral map", "Mã xã của bản đồ", mvt_min_zoom=16),
-        Prop("map_sheet", "v.map_sheet", "integer", "Map sheet", "Số tờ bản đồ", mvt_min_zoom=16),
-        Prop("parcel_no", "v.parcel_no", "integer", "Parcel number", "Số thửa", mvt_min_zoom=16),
+        Prop("ward_code", "v.ward_code", "string", "Commune of the cadastral map", "Mã xã của bản đồ",
+             mvt_min_zoom=DETAIL_ZOOM),
+        Prop("map_sheet", "v.map_sheet", "integer", "Map sheet", "Số tờ bản đồ", mvt_min_zoom=DETAIL_ZOOM),
+        Prop("parcel_no", "v.parcel_no", "integer", "Parcel number", "Số thửa", mvt_min_zoom=DETAIL_ZOOM),
         Prop("land_use", "v.land_use_code", "string", "Land-use code", "Mã loại đất", mvt_min_zoom=0),
-        Prop("land_use_name", "lu.name_{lang}", "string", "Land use", "Loại đất", mvt_min_zoom=16),
+        Prop("land_use_name", "lu.name_{lang}", "string", "Land use", "Loại đất", mvt_min_zoom=DETAIL_ZOOM),
         Prop("area_m2", "round(v.area_m2::numeric, 2)", "number", "Area (m², from geometry)", "Diện tích hình học (m²)",
-             mvt_min_zoom=16),
-        Prop("area_legal_m2", "v.area_legal_m2", "number", "Legal area (m²)", "Diện tích pháp lý (m²)", mvt_min_zoom=16),
-        Prop("address", "v.address", "string", "Address", "Địa chỉ", mvt_min_zoom=16),
+             mvt_min_zoom=DETAIL_ZOOM),
+        Prop("area_legal_m2", "v.area_legal_m2", "number", "Legal area (m²)", "Diện tích pháp lý (m²)",
+             mvt_min_zoom=DETAIL_ZOOM),
+        Prop("address", "v.address", "string", "Address", "Địa chỉ", mvt_min_zoom=DETAIL_ZOOM),
         Prop("commune_code", "v.commune_code", "string", "Current commune", "Mã xã/phường hiện nay"),
         Prop("flood_risk",
              "(SELECT fr.risk_class FROM flood_risk fr WHERE fr.ward_code = v.ward_code AND fr.map_sheet = v.map_sheet "
@@ -96,7 +107,7 @@ PARCELS = Collection(
         Prop("valid_from", "v.valid_from", "date-time", "Valid from", "Hiệu lực từ"),
         Prop("valid_to", "v.valid_to", "date-time", "Valid to", "Hiệu lực đến"),
         Prop("owner_names", f"(SELECT string_agg(p.full_name, '; ' ORDER BY p.full_name) {_RIGHTS_OF_VERSION})",
-             "string", "Right holders", "Người sử dụng đất", officer=True, mvt_min_zoom=16),
+             "string", "Right holders", "Người sử dụng đất", officer=True, mvt_min_zoom=DETAIL_ZOOM),
         Prop("owner_id_numbers", f"(SELECT string_agg(p.id_number, '; ' ORDER BY p.full_name) {_RIGHTS_OF_VERSION})",
              "string", "Right holders' ID numbers", "Số giấy tờ tùy thân", officer=True),
         Prop("owners",

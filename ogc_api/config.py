@@ -18,6 +18,12 @@ def _bilingual(en: str, vi: str) -> dict[str, str]:
     return {"en": en, "vi": vi}
 
 
+def maps_link(url: str, lang: str) -> dict[str, str]:
+    """The landing page's link to the planners' maps (its HTML shows it in templates/landing_page.html)."""
+    return {"rel": "related", "type": "text/html", "title": _bilingual("Maps", "Bản đồ")[lang],
+            "href": f"{url.rstrip('/')}/maps"}
+
+
 def _feature_resource(coll: Collection, url: str) -> dict[str, Any]:
     providers: list[dict[str, Any]] = [{
         "type": "feature",
@@ -118,9 +124,9 @@ def pygeoapi_config(settings: Settings) -> dict[str, Any]:
 
 
 def _templates_path() -> str:
-    import pygeoapi
+    """landflood's template overrides (the landing page); pygeoapi falls back to its own for the rest."""
     from pathlib import Path
-    return str(Path(pygeoapi.__file__).parent / "templates")
+    return str(Path(__file__).parent / "templates")
 
 
 def _static_path() -> str:

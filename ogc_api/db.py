@@ -1,13 +1,16 @@
 """Pooled psycopg connections for the API: one pool for writes, one for reads (a replica if set).
 
-A connection that broke (the server restarted) is checked and replaced when it is taken from
-the pool, so the service recovers by itself once the database is back.
+A connection that broke (the server restarted) is found and replaced when it is taken from the
+pool, so the service recovers by itself once the database is back. Checking costs a round trip
+only when there is reason to doubt the connection (:func:`check`), not on every request.
 """
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
+from time import monotonic
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -25,12 +28,41 @@ class DatabaseUnavailable(DatabaseError):
     """The database cannot be reached right now (a 503; retry later)."""
 
 
+#: A connection idle for longer than this is pinged before use.
+IDLE_PING_SECONDS = 5.0
+_RETURNED_AT = "_landflood_returned_at"  # attribute set on a connection when it goes back to the pool
+
+
+def check(conn: psycopg.Connection) -> None:
+    """The pool's check on checkout: raise if ``conn`` is broken, so the pool replaces it.
+
+    A round trip (``ConnectionPool.check_connection``) on every checkout costs as much as a
+    feature-by-id query. When the server restarts or terminates a backend it sends an error
+    and closes the socket, so an idle connection with something to read is suspect: that costs
+    one system call. Connections idle for longer than ``IDLE_PING_SECONDS`` are pinged anyway
+    (a peer that went away without a word is only found by sending).
+    """
+    idle = monotonic() - getattr(conn, _RETURNED_AT, 0.0)
+    if idle > IDLE_PING_SECONDS or _has_input(conn):
+        ConnectionPool.check_connection(conn)
+
+
+def _has_input(conn: psycopg.Connection) -> bool:
+    """Whether an idle connection's socket is readable (data, end of file or an error)."""
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, psycopg.Error):
+        return True
+
+
 def _pool(url: str, name: str) -> ConnectionPool:
     return ConnectionPool(
         libpq_url(url), name=name, min_size=1, max_size=16, open=False, timeout=5,
         kwargs={"autocommit": True, "options": "-c TimeZone=UTC -c statement_timeout=60000",
                 "application_name": f"landflood-api-{name}"},
-        check=ConnectionPool.check_connection, reconnect_timeout=0,
+        check=check, reconnect_timeout=0,
     )
 
 
@@ -60,7 +92,10 @@ class Pools:
     def _connection(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
         try:
             with pool.connection() as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    setattr(conn, _RETURNED_AT, monotonic())
         except PoolTimeout as exc:
             raise DatabaseUnavailable("the database is not reachable; try again shortly") from exc
         except psycopg.OperationalError as exc:

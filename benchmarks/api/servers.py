@@ -19,6 +19,8 @@ from sqlalchemy import make_url
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from ogc_api.collections import PARCELS  # noqa: E402
+
 LANDFLOOD = str(Path(sys.executable).with_name("landflood"))
 DB_NAME = "landflood_bench_api"
 VIEW = "bench.parcels_current"
@@ -36,9 +38,8 @@ SCENARIOS = {  # name: (what, servers)
 FEATURE_SCENARIOS = ("bbox-100", "bbox-1000", "item", "cql2-bbox")
 #: Attributes of landflood's parcel tiles per zoom (ogc_api.collections: Prop.mvt_min_zoom);
 #: tipg is asked for the same ones with ``properties=`` so that both tiles carry the same data.
-TILE_PROPS = {14: "parcel_id,land_use,flood_risk",
-              16: "parcel_id,ward_code,map_sheet,parcel_no,land_use,land_use_name,area_m2,area_legal_m2,"
-                  "address,flood_risk"}
+TILE_PROPS = {z: ",".join(p.name for p in PARCELS.visible(False) if p.mvt_min_zoom is not None and p.mvt_min_zoom <= z)
+              for z in (14, 16)}
 
 
 def http_get(base: str, path: str, timeout: float = 60) -> tuple[int, dict, bytes]:

@@ -67,10 +67,12 @@
   }
 
   // --- layers -------------------------------------------------------------------------------
-  function tileLayer(collection, style, options) {
+  // Tiles carry only what the layer's style reads (`properties=`); a click asks the API for the rest.
+  function tileLayer(collection, properties, style, options) {
     var styles = {};
     styles[collection] = style;
-    return L.vectorGrid.protobuf(cfg().api + '/collections/' + collection + '/tiles/WebMercatorQuad/{z}/{y}/{x}',
+    return L.vectorGrid.protobuf(cfg().api + '/collections/' + collection + '/tiles/WebMercatorQuad/{z}/{y}/{x}' +
+      '?properties=' + properties,
       L.extend({rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: false,
         maxNativeZoom: 18, maxZoom: 22, fetchOptions: {credentials: 'same-origin'}}, options || {}));
   }
@@ -112,13 +114,13 @@
   LF.layer = function (kind, map) {
     var data = cfg().data, layer;
     if (kind === 'parcels-landuse') {
-      layer = data ? geojsonLayer(data.parcels, landUseStyle, showParcelFeature) : tileLayer('parcels', landUseStyle, {minZoom: cfg().parcelsMinZoom});
+      layer = data ? geojsonLayer(data.parcels, landUseStyle, showParcelFeature) : tileLayer('parcels', 'land_use', landUseStyle, {minZoom: cfg().parcelsMinZoom});
     } else if (kind === 'parcels-risk') {
-      layer = data ? geojsonLayer(data.parcels, riskStyle, showParcelFeature) : tileLayer('parcels', riskStyle, {minZoom: cfg().parcelsMinZoom});
+      layer = data ? geojsonLayer(data.parcels, riskStyle, showParcelFeature) : tileLayer('parcels', 'flood_risk', riskStyle, {minZoom: cfg().parcelsMinZoom});
     } else if (kind === 'zones') {
-      layer = data ? geojsonLayer(data.zones, zoneStyle) : tileLayer('flood-risk-zones', zoneStyle, {maxNativeZoom: 16});
+      layer = data ? geojsonLayer(data.zones, zoneStyle) : tileLayer('flood-risk-zones', 'scenario,risk_class', zoneStyle, {maxNativeZoom: 16});
     } else if (kind === 'hotspots') {
-      layer = data ? geojsonLayer(data.hotspots, hotspotStyle, showHotspot) : tileLayer('waterlogging-points', hotspotStyle, {maxNativeZoom: 16});
+      layer = data ? geojsonLayer(data.hotspots, hotspotStyle, showHotspot) : tileLayer('waterlogging-points', 'max_depth_m', hotspotStyle, {maxNativeZoom: 16});
     } else if (kind === 'gauges') {
       layer = gaugeLayer(map);
     } else if (kind === 'admin') {

@@ -48,6 +48,12 @@ def test_land_use_map_public(server: Server, tab: Page, target: dict, screenshot
     open_map(tab, server, "land-use", target["lat"], target["lon"])
     assert any("/collections/parcels" + TILES in url for url in tab.requests)
     assert tab.page.locator("canvas.leaflet-tile").count() > 0  # vector tiles drawn
+    # The tiles carry only what the style reads, gzipped (the popup fetches the rest on click).
+    tiles = [url for url in tab.requests if TILES in url]
+    assert tiles and all(url.endswith("?properties=land_use") for url in tiles)
+    encodings = tab.page.evaluate(
+        "urls => Promise.all(urls.map(u => fetch(u).then(r => r.headers.get('content-encoding'))))", tiles)
+    assert "gzip" in encodings
     legend = tab.page.locator(".lf-legend")
     expect(legend).to_contain_text("Chú giải")
     expect(legend).to_contain_text("Đất ở tại đô thị")
@@ -102,8 +108,10 @@ def test_wrong_token_is_refused(server: Server, tab: Page, target: dict) -> None
 
 def test_flood_risk_map(server: Server, tab: Page, target: dict, screenshots: Path) -> None:
     open_map(tab, server, "flood-risk", target["lat"], target["lon"])
-    for collection in ("parcels", "flood-risk-zones", "waterlogging-points"):
-        assert any(f"/collections/{collection}{TILES}" in url for url in tab.requests), collection
+    for collection, styled_by in (("parcels", "flood_risk"), ("flood-risk-zones", "scenario,risk_class"),
+                                  ("waterlogging-points", "max_depth_m")):
+        tiles = [url for url in tab.requests if f"/collections/{collection}{TILES}" in url]
+        assert tiles and all(url.endswith(f"?properties={styled_by}") for url in tiles), collection
     expect(tab.page.locator("#lf-scenario")).to_have_value(flood_fixture.SCENARIO)
     expect(tab.page.locator("img.leaflet-image-layer")).to_have_count(1)  # the scenario's water depth
     legend = tab.page.locator(".lf-legend")

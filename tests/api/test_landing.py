@@ -1,0 +1,34 @@
+"""The API's landing page leads planners to the maps, in its JSON and visibly in its HTML."""
+
+from __future__ import annotations
+
+import re
+
+
+def _maps_links(doc: dict) -> list[dict]:
+    return [link for link in doc["links"] if link["href"].endswith("/maps")]
+
+
+def test_the_json_landing_page_links_the_maps(client) -> None:
+    doc = client.get("/?f=json").get_json()
+    assert _maps_links(doc) == [{"rel": "related", "type": "text/html", "title": "Bản đồ",
+                                 "href": "http://127.0.0.1:5000/maps"}]
+    english = client.get("/?f=json", headers={"Accept-Language": "en"}).get_json()
+    assert [link["title"] for link in _maps_links(english)] == ["Maps"]
+    # pygeoapi's own links are all still there.
+    assert {"service-desc", "conformance", "data"} <= {link["rel"] for link in doc["links"]}
+
+
+def test_the_html_landing_page_shows_the_maps_first(client) -> None:
+    html = client.get("/?f=html").get_data(as_text=True)
+    section = re.search(r'<section id="maps".*?</section>', html, re.S).group(0)
+    assert "<h2>Bản đồ" in section and 'href="http://127.0.0.1:5000/maps?lang=vi"' in section
+    assert html.index('id="maps"') < html.index("/collections?f=html")  # above the API's sections
+    assert "/collections?f=html" in html and "/openapi?f=html" in html  # pygeoapi's page otherwise
+    english = client.get("/?f=html&lang=en").get_data(as_text=True)
+    assert "<h2>Maps" in english and 'href="http://127.0.0.1:5000/maps?lang=en">Open the maps</a>' in english
+
+
+def test_the_link_leads_to_the_maps_home(client) -> None:
+    resp = client.get("/maps")
+    assert resp.status_code == 200 and "/maps/land-use" in resp.get_data(as_text=True)
