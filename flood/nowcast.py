@@ -34,7 +34,7 @@ from flood import fsm
 from flood import risk as riskmod
 from flood import zones as zonesmod
 from flood.grid import Grid, read_dem
-from flood.model import DEFAULT_DRAINAGE_MM_H, simulate
+from flood.model import DEFAULT_DRAINAGE_MM_H, WATER_CODES, simulate
 from flood.run import land_use_layers, resolve_dem
 from flood.scenarios import idw_grid
 from landdb import flood as flooddb
@@ -165,7 +165,7 @@ def _parcels(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarray,
     out = []
     for i, (ward, sheet, no, code, _) in enumerate(rows):
         d, frac = float(stats["max_depth_m"][i]), float(stats["flooded_fraction"][i])
-        if d < FLOODS_AT_M or frac < riskmod.MIN_FRACTION:
+        if d < FLOODS_AT_M or frac < riskmod.MIN_FRACTION or code in WATER_CODES:  # a pond is not waterlogged
             continue
         out.append(_feature(to_wgs(geoms[i]), {
             "kind": "parcel", "id": f"{ward}-{sheet}-{no}", "land_use_code": code,

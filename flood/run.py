@@ -150,17 +150,23 @@ def _bind(progress: Progress | None, what: str) -> Callable[[int, int], None] | 
 def _risk_rows(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarray) -> list[tuple]:
     """Exposure and risk class of every current parcel on the DEM (rows for flooddb.replace_risk)."""
     move = zonesmod.mover(zonesmod.CITY_CRS, grid.crs)
-    keys, geoms = [], []
+    keys, geoms, ponds = [], [], []
     for batch in flooddb.parcels_in(conn, _footprint(grid).bounds):
-        for ward, sheet, no, _, wkb in batch:
+        for ward, sheet, no, code, wkb in batch:
             keys.append((ward, sheet, no))
             geoms.append(move(shapely.from_wkb(wkb)))
+            ponds.append(code in WATER_CODES)
     if not keys:
         return []
     stats = riskmod.zonal(depth, grid.transform, grid.crs, geoms, water)
+    # Lakes, rivers and ponds are not exposed to waterlogging: rated low, with no depth (the street
+    # cells along their banks would otherwise count, and nearby events would raise them).
+    ponds = np.array(ponds)
+    for name in ("max_depth_m", "mean_depth_m", "flooded_fraction"):
+        stats[name] = np.where(ponds, 0.0, stats[name])
     events_near = flooddb.events_near_parcels(conn, riskmod.NEARBY_M)
     events = np.array([events_near.get(k, 0) for k in keys])
-    classes = riskmod.classify(stats["max_depth_m"], stats["flooded_fraction"], events)
+    classes = riskmod.classify(stats["max_depth_m"], stats["flooded_fraction"], np.where(ponds, 0, events))
     rows = []
     for i, key in enumerate(keys):
         if stats["covered"][i] <= 0:

@@ -332,13 +332,21 @@ def test_outputs_never_carry_owners_for_anyone(proc, proc_db) -> None:
 
 def test_nowcast_sees_an_edit_of_the_register(proc, proc_db) -> None:
     """Runs last: it turns the flooded parcel into a pond, which is permanent water, not waterlogging."""
-    before = parcels(post(proc, NOWCAST, {"rain_mm_h": 80, "duration_h": 2}))[PARCEL]
-    assert before["flooded_fraction"] > 0.5
+    before = post(proc, NOWCAST, {"rain_mm_h": 80, "duration_h": 2})
+    assert parcels(before)[PARCEL]["flooded_fraction"] > 0.5
     url = f"/collections/parcels/items/{PARCEL}"
     etag = proc.get(url, headers=proc_db["officer"]).headers["ETag"]
     patched = proc.patch(url, json={"properties": {"land_use": "MNC"}},
                          headers={**proc_db["officer"], "If-Match": etag})
     assert patched.status_code == 200, patched.get_data(as_text=True)
-    after = parcels(post(proc, NOWCAST, {"rain_mm_h": 80, "duration_h": 2})).get(PARCEL)
-    # Only the street cells along its edge can still count (exact zonal statistics).
-    assert after is None or (after["land_use_code"] == "MNC" and after["flooded_fraction"] < 0.5 * before["flooded_fraction"])
+    after = post(proc, NOWCAST, {"rain_mm_h": 80, "duration_h": 2})
+    assert PARCEL not in parcels(after) and parcels(after)
+    # The cached land-use layers were refreshed: the pond's cells no longer count as flooded.
+    assert after["properties"]["flooded_area_m2"] < before["properties"]["flooded_area_m2"] - 100
+
+
+def test_water_parcels_are_rated_low_without_depth(proc_db) -> None:
+    """The lake's own rise and the flooded street cells along its bank are not its exposure."""
+    lake = stored_risk(proc_db["url"], "00082-9-1")
+    assert set(lake) == {"design-50mm-2h", "design-100mm-2h"}
+    assert all((r["max_depth_m"], r["flooded_fraction"], r["risk_class"]) == (0, 0, "low") for r in lake.values())
