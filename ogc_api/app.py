@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     state.engine = make_engine(url)
     app.extensions["landflood"] = state
     with app.app_context():
-        state.api = API(config, get_oas(config, fail_on_invalid_collection=False))
+        from ogc_api.tiles import document as document_tiles
+        state.api = API(config, document_tiles(get_oas(config, fail_on_invalid_collection=False)))
     # pygeoapi tries every nested config key as a locale and warns about each one.
     logging.getLogger("pygeoapi.l10n").setLevel(logging.ERROR)
     app.before_request(_before)

@@ -8,6 +8,7 @@ nothing of the web. Outputs never carry owners' personal data.
 from __future__ import annotations
 
 import copy
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -17,10 +18,20 @@ from pygeoapi.process.base import BaseProcessor
 from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
-from landflood.errors import DataError
+from landflood.errors import DataError, LandfloodError
 from ogc_api import context
 
 bp = Blueprint("processes", __name__)
+
+
+def _not_expected(record: logging.LogRecord) -> bool:
+    """pygeoapi's manager logs a traceback for every failed execution; a bad input or an
+    unknown parcel (our errors, answered as 4xx) is not worth one."""
+    return not (record.exc_info and isinstance(record.exc_info[1], LandfloodError))
+
+
+for _manager in ("pygeoapi.process.manager.base", "pygeoapi.process.manager.dummy"):
+    logging.getLogger(_manager).addFilter(_not_expected)
 
 _LINK = [{"type": "text/html", "rel": "about", "title": "landflood", "href": "https://github.com/landflood"}]
 

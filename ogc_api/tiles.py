@@ -59,6 +59,21 @@ def parse_properties(coll: Collection, value: str | None, officer: bool) -> list
     return names
 
 
+def document(oas: dict) -> dict:
+    """Add ``properties`` to the tile paths of pygeoapi's OpenAPI document (public names only)."""
+    for cid in TILED:
+        path = oas.get("paths", {}).get(f"/collections/{cid}/tiles/{{tileMatrixSetId}}/{{tileMatrix}}/"
+                                         "{tileRow}/{tileCol}")
+        if not path or "get" not in path:
+            continue
+        names = [p.name for p in COLLECTIONS[cid].visible(False) if p.mvt_min_zoom is not None]
+        path["get"].setdefault("parameters", []).append({
+            "name": "properties", "in": "query", "required": False, "style": "form", "explode": False,
+            "description": "Only these attributes (comma-separated), within those the zoom carries",
+            "schema": {"type": "array", "items": {"type": "string", "enum": names}}})
+    return oas
+
+
 def tile_sql(coll: Collection, z: int, officer: bool, names: list[str] | None = None) -> str:
     """The statement for one tile; its columns come from the allow-list only, never from a request."""
     cols = "".join(f", {p.sql.format(lang='vi')} AS {p.name}" for p in tile_props(coll, z, officer, names))

@@ -111,6 +111,13 @@ def test_unknown_properties_are_a_400_naming_the_allowed_ones(client) -> None:
                                        "area_m2", "area_legal_m2", "address", "flood_risk"]
 
 
+def test_openapi_documents_properties_with_public_names_only(client) -> None:
+    paths = client.get("/openapi?f=json").get_json()["paths"]
+    params = paths["/collections/parcels/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"]["get"]["parameters"]
+    names = next(p for p in params if isinstance(p, dict) and p.get("name") == "properties")["schema"]["items"]["enum"]
+    assert {"parcel_id", "land_use", "flood_risk", "address"} <= set(names) and "owner_names" not in names
+
+
 def test_an_officer_may_ask_for_owner_names_at_detail_zoom(client, officer, tmp_path) -> None:
     resp = client.get(f"{Z18}?properties=parcel_id,owner_names", headers=officer)
     assert resp.status_code == 200 and resp.headers["Cache-Control"].startswith("private")
