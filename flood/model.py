@@ -27,6 +27,7 @@ import numpy as np
 
 from flood import fsm
 from flood.grid import Grid
+from landdb.land_use import WATER_CODES  # noqa: F401  (permanent water: not counted as flooded)
 
 DEFAULT_DRAINAGE_MM_H = 25.0
 
@@ -48,8 +49,6 @@ INFILTRATION_MM_H: dict[str, float] = {
     # water and unused land
     "SON": 0.0, "MNC": 0.0, "CSD": 6.0, "BCS": 6.0, "DCS": 6.0, "NCS": 1.0, "MCS": 0.0, "CGT": 5.0,
 }
-#: Land uses that are permanent water: not counted as flooded.
-WATER_CODES = frozenset({"SON", "MNC", "MCS", "NTS"})
 _PARENT = {"DVH": "DSN", "DXH": "DSN", "DYT": "DSN", "DKH": "DSN", "DMT": "DSN", "DKT": "DSN", "DNG": "DSN",
            "DSK": "DSN"}
 

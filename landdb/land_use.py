@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+#: Permanent water in Circular 08/2024's list: rivers and streams (SON), specialised water
+#: surface (MNC), water surface for other uses (MCS) and aquaculture ponds (NTS). It stores
+#: rain but is never "waterlogged"; the flood model, the risk rating and the maps use this set.
+WATER_CODES = frozenset({"SON", "MNC", "MCS", "NTS"})
+
 
 @dataclass(frozen=True)
 class LandUseType:

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from landdb.land_use import WATER_CODES
 from landflood.errors import DataError
 from maps import data, depth, pages
 from maps.i18n import strings
@@ -55,7 +56,7 @@ def export_config(conn: psycopg.Connection, kind: str, bbox: tuple[float, ...], 
         "view": {"lat": (bbox[1] + bbox[3]) / 2, "lon": (bbox[0] + bbox[2]) / 2, "zoom": _zoom(bbox)},
         "fitBounds": [[bbox[1], bbox[0]], [bbox[3], bbox[2]]],
         "landUse": data.land_use_colors(conn), "legend": data.land_use_types(conn) if kind == "land-use" else [],
-        "wards": data.wards(conn), "scenarios": scenarios,
+        "waterCodes": sorted(WATER_CODES), "wards": data.wards(conn), "scenarios": scenarios,
         "depthSteps": [{"min": e, "color": "rgba(%d,%d,%d,%.2f)" % (*c[:3], c[3] / 255)} for e, c in depth.DEPTH_STEPS],
         "exportedAt": dt.date.today().isoformat(),
         "data": layers,

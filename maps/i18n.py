@@ -71,6 +71,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "flood_risk": {"vi": "Nguy cơ ngập", "en": "Flood risk"},
     "max_depth": {"vi": "sâu nhất", "en": "deepest"},
     "no_risk_data": {"vi": "Chưa đánh giá", "en": "Not assessed"},
+    "water": {"vi": "Mặt nước (sông, hồ, ao)", "en": "Water (rivers, lakes, ponds)"},
     "owners": {"vi": "Người sử dụng đất", "en": "Right holders"},
     "id_numbers": {"vi": "Số giấy tờ tùy thân", "en": "ID numbers"},
     "events": {"vi": "Số lần ngập", "en": "Observed events"},

@@ -13,6 +13,7 @@ from typing import Any
 from flask import (Blueprint, Response, abort, g, redirect, render_template, request, session,
                    url_for)
 
+from landdb.land_use import WATER_CODES
 from maps import data, depth, pages
 from maps.i18n import strings
 from ogc_api import auth, context
@@ -65,6 +66,7 @@ def page_config(kind: str, conn: Any, lang: str, api: str) -> dict[str, Any]:
         "parcelsMinZoom": PARCELS_MIN_ZOOM,
         "view": _view(((south + north) / 2, (west + east) / 2)),
         "landUse": data.land_use_colors(conn),
+        "waterCodes": sorted(WATER_CODES),
         "legend": data.land_use_types(conn) if kind == "land-use" else [],
         "wards": data.wards(conn),
         "scenarios": scenarios,

@@ -51,6 +51,8 @@
     return {fill: true, fillColor: lu.color, fillOpacity: 0.75, stroke: zoom >= 16, color: '#555555', weight: 0.5};
   }
   function riskStyle(p, zoom) {
+    // Lakes, rivers and ponds are water, not parcels at risk of waterlogging: drawn as water.
+    if ((cfg().waterCodes || []).indexOf(p.land_use) >= 0) { return landUseStyle(p, zoom); }
     var color = RISK_COLORS[p.flood_risk !== undefined ? p.flood_risk : worstRisk(p.risks)];
     return {fill: true, fillColor: color || '#ffffff', fillOpacity: color ? 0.7 : 0.15,
       stroke: zoom >= 16, color: '#777777', weight: 0.4};
@@ -116,7 +118,7 @@
     if (kind === 'parcels-landuse') {
       layer = data ? geojsonLayer(data.parcels, landUseStyle, showParcelFeature) : tileLayer('parcels', 'land_use', landUseStyle, {minZoom: cfg().parcelsMinZoom});
     } else if (kind === 'parcels-risk') {
-      layer = data ? geojsonLayer(data.parcels, riskStyle, showParcelFeature) : tileLayer('parcels', 'flood_risk', riskStyle, {minZoom: cfg().parcelsMinZoom});
+      layer = data ? geojsonLayer(data.parcels, riskStyle, showParcelFeature) : tileLayer('parcels', 'land_use,flood_risk', riskStyle, {minZoom: cfg().parcelsMinZoom});
     } else if (kind === 'zones') {
       layer = data ? geojsonLayer(data.zones, zoneStyle) : tileLayer('flood-risk-zones', 'scenario,risk_class', zoneStyle, {maxNativeZoom: 16});
     } else if (kind === 'hotspots') {
@@ -331,6 +333,8 @@
       }
       html += '<div class="lf-sub">' + esc(t('zones')) + ' · ' + esc(t('parcels_worst')) + '</div>';
       RISK.forEach(function (r) { html += swatch(RISK_COLORS[r], esc(t('risk_' + r))); });
+      var water = (cfg().landUse || {})[(cfg().waterCodes || [])[0]];
+      if (water) { html += swatch(water.color, esc(t('water'))); }
       html += swatch(HOTSPOT_COLOR, esc(t('hotspots')), true) + swatch(GAUGE_COLOR, esc(t('gauges')), true);
       if (!cfg().scenarios.length) { html += '<p class="lf-empty">' + esc(t('no_scenarios')) + '</p>'; }
     }

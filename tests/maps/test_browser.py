@@ -108,14 +108,15 @@ def test_wrong_token_is_refused(server: Server, tab: Page, target: dict) -> None
 
 def test_flood_risk_map(server: Server, tab: Page, target: dict, screenshots: Path) -> None:
     open_map(tab, server, "flood-risk", target["lat"], target["lon"])
-    for collection, styled_by in (("parcels", "flood_risk"), ("flood-risk-zones", "scenario,risk_class"),
+    for collection, styled_by in (("parcels", "land_use,flood_risk"), ("flood-risk-zones", "scenario,risk_class"),
                                   ("waterlogging-points", "max_depth_m")):
         tiles = [url for url in tab.requests if f"/collections/{collection}{TILES}" in url]
         assert tiles and all(url.endswith(f"?properties={styled_by}") for url in tiles), collection
     expect(tab.page.locator("#lf-scenario")).to_have_value(flood_fixture.SCENARIO)
     expect(tab.page.locator("img.leaflet-image-layer")).to_have_count(1)  # the scenario's water depth
     legend = tab.page.locator(".lf-legend")
-    for label in ("Độ sâu ngập (kịch bản)", "Vùng nguy cơ ngập", "Rất cao", "Điểm úng ngập", "Trạm đo mưa"):
+    for label in ("Độ sâu ngập (kịch bản)", "Vùng nguy cơ ngập", "Rất cao", "Điểm úng ngập", "Trạm đo mưa",
+                  "Mặt nước (sông, hồ, ao)"):
         expect(legend).to_contain_text(label)
     expect(tab.page.locator(".leaflet-control-scale")).to_be_visible()
     click_centre(tab)
