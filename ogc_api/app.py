@@ -14,7 +14,7 @@ from http import HTTPStatus
 
 import psycopg
 import sqlalchemy.exc
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, request, url_for
 from werkzeug.datastructures import Headers
 from pygeoapi.api import API, APIRequest, apply_gzip, landing_page
 from pygeoapi.openapi import get_oas
@@ -28,6 +28,21 @@ from ogc_api.db import DatabaseUnavailable, Pools
 
 log = logging.getLogger(__name__)
 LANGS = ("vi", "en")
+#: pygeoapi's HTML templates take these from public CDNs; the app serves the same libraries
+#: (maps/static/vendor), so its HTML pages also work inside a city network with no internet.
+CDN_ASSETS = {
+    "https://unpkg.com/bootstrap@5.1.3/dist/css/bootstrap.min.css": "bootstrap-5.1.3/bootstrap.min.css",
+    "https://unpkg.com/leaflet@1.3.1/dist/leaflet.css": "leaflet-1.9.4/leaflet.css",
+    "https://unpkg.com/leaflet@1.3.1/dist/leaflet.js": "leaflet-1.9.4/leaflet.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet/1.3.1/leaflet.js": "leaflet-1.9.4/leaflet.js",
+    "https://unpkg.com/leaflet.markercluster/dist/leaflet.markercluster-src.js":
+        "leaflet.markercluster-1.5.3/leaflet.markercluster.js",
+    "https://unpkg.com/leaflet.markercluster/dist/MarkerCluster.css": "leaflet.markercluster-1.5.3/MarkerCluster.css",
+    "https://unpkg.com/leaflet.markercluster/dist/MarkerCluster.Default.css":
+        "leaflet.markercluster-1.5.3/MarkerCluster.Default.css",
+    "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js":
+        "leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js",
+}
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -50,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # pygeoapi tries every nested config key as a locale and warns about each one.
     logging.getLogger("pygeoapi.l10n").setLevel(logging.ERROR)
     app.before_request(_before)
+    app.after_request(_local_assets)
     app.register_error_handler(LandfloodError, errors.exception_response)
     app.register_error_handler(sqlalchemy.exc.OperationalError, _database_down)
     app.register_error_handler(psycopg.OperationalError, _database_down)
@@ -84,6 +100,19 @@ def _before() -> None:
     requested = request.args.get("lang") or request.accept_languages.best_match(LANGS) or "vi"
     g.lang = requested[:2] if requested[:2] in LANGS else "vi"
     auth.authenticate()
+
+
+def _local_assets(resp: Response) -> Response:
+    """Point pygeoapi's HTML pages at the app's own copies of their CDN libraries."""
+    if (resp.mimetype != "text/html" or resp.direct_passthrough or "Content-Encoding" in resp.headers
+            or request.blueprint == "maps"):
+        return resp
+    html = resp.get_data(as_text=True)
+    if "unpkg.com" in html or "cdnjs.cloudflare.com" in html:
+        for cdn, local in CDN_ASSETS.items():
+            html = html.replace(cdn, url_for("maps.static", filename=f"vendor/{local}"))
+        resp.set_data(html)
+    return resp
 
 
 def _database_down(exc: Exception) -> Response:

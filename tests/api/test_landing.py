@@ -32,3 +32,16 @@ def test_the_html_landing_page_shows_the_maps_first(client) -> None:
 def test_the_link_leads_to_the_maps_home(client) -> None:
     resp = client.get("/maps")
     assert resp.status_code == 200 and "/maps/land-use" in resp.get_data(as_text=True)
+
+
+def test_html_pages_use_the_apps_own_copies_of_their_libraries(client) -> None:
+    """No internet inside a city network: pygeoapi's pages must not need a CDN to render."""
+    for url in ("/?f=html", "/collections?f=html", "/collections/waterlogging-points/items?f=html",
+                "/collections/parcels/items?f=html&limit=2"):
+        html = client.get(url).get_data(as_text=True)
+        outside = re.findall(r'(?:src|href)="(https://(?:unpkg\.com|cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com)[^"]*)"',
+                             re.sub(r"<!--\[if .*?<!\[endif\]-->", "", html, flags=re.S))  # html5shiv: IE 8 only
+        assert outside == [], url
+        assert "/maps/static/vendor/bootstrap-5.1.3/bootstrap.min.css" in html, url
+        for asset in re.findall(r'(?:src|href)="(/maps/static/vendor/[^"]+)"', html):
+            assert client.get(asset).status_code == 200, asset
