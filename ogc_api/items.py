@@ -19,6 +19,7 @@ from ogc_api.collections import COLLECTIONS, Collection
 
 bp = Blueprint("items", __name__)
 GEOJSON = "application/geo+json"
+GEOJSON_LD_CONTEXT = "https://geojson.org/geojson-ld/geojson-context.jsonld"
 
 
 def collection(cid: str) -> Collection:
@@ -31,8 +32,8 @@ def collection(cid: str) -> Collection:
 def wants_html() -> bool:
     f = request.args.get("f")
     if f:
-        if f not in ("json", "html", "geojson"):
-            raise QueryError(f"f={f!r} is not offered here; use f=json or f=html")
+        if f not in ("json", "html", "geojson", "jsonld"):
+            raise QueryError(f"f={f!r} is not offered here; use f=json, f=jsonld or f=html")
         return f == "html"
     accept = request.accept_mimetypes
     return accept.best_match(["application/geo+json", "application/json", "text/html"]) == "text/html"
@@ -43,6 +44,14 @@ def _render(template: str, content: dict, cid: str) -> Response:
     locale = APIRequest.from_flask(request, api.locales).locale
     html = render_j2_template(api.tpl_config, api.get_dataset_templates(cid), template, content, locale)
     return Response(html, mimetype="text/html")
+
+
+def _geojson(text: str) -> Response:
+    """GeoJSON, or with ``f=jsonld`` the same document as GeoJSON-LD (pygeoapi's HTML pages
+    fetch it for their embedded JSON-LD block)."""
+    if request.args.get("f") == "jsonld":
+        return Response('{"@context": "' + GEOJSON_LD_CONTEXT + '", ' + text.lstrip()[1:], mimetype="application/ld+json")
+    return Response(text, mimetype=GEOJSON)
 
 
 @bp.route("/collections/<cid>/items", methods=["GET", "POST"])
@@ -64,7 +73,7 @@ def items(cid: str) -> Response:
                    "collections_path": base.rsplit("/", 2)[0], "offset": q.offset, "id_field": "id",
                    "title": coll.title_en if g.lang == "en" else coll.title_vi}
         return _render("collections/items/index.html", content, cid)
-    resp = Response(features.feature_collection_text(page, links), mimetype=GEOJSON)
+    resp = _geojson(features.feature_collection_text(page, links))
     resp.headers["Content-Crs"] = f"<{q.out_crs.uri}>"
     resp.headers["Vary"] = "Accept, Accept-Language, Authorization, Cookie"
     return resp
@@ -83,7 +92,7 @@ def item(cid: str, fid: str) -> Response:
         feature.update({"links": [], "collections_path": base.rsplit("/", 1)[0], "dataset_path": base,
                         "id_field": "id", "title": coll.title_en if g.lang == "en" else coll.title_vi})
         return _render("collections/items/item.html", feature, cid)
-    resp = Response(text, mimetype=GEOJSON)
+    resp = _geojson(text)
     resp.headers["ETag"] = etag
     resp.headers["Content-Crs"] = f"<{out.uri}>"
     resp.headers["Vary"] = "Accept, Accept-Language, Authorization, Cookie"

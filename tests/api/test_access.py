@@ -15,6 +15,8 @@ PUBLIC_URLS = [
     "/collections/parcels/items?limit=1000&f=html",
     "/collections/parcels/items/00070-1-1",
     "/collections/parcels/items/00070-1-1?f=html",
+    "/collections/parcels/items?limit=1000&f=jsonld",
+    "/collections/parcels/items/00070-1-1?f=jsonld",
     "/collections/parcels/queryables",
     "/collections/parcels/queryables?f=html",
     "/collections/parcels/schema",

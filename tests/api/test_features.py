@@ -198,3 +198,15 @@ def test_other_collections_serve_their_features(client) -> None:
     assert gauges["properties"]["name"] == "Hoàn Kiếm"
     units = get_json(client, "/collections/admin-units/items/00070")
     assert units["properties"]["name"] == "Phường Hoàn Kiếm"
+
+
+def test_jsonld_is_the_same_document_with_a_geojson_ld_context(client) -> None:
+    """pygeoapi's HTML pages fetch ?f=jsonld for their embedded JSON-LD block."""
+    plain = client.get("/collections/parcels/items?limit=3").get_json()
+    resp = client.get("/collections/parcels/items?limit=3&f=jsonld")
+    assert resp.status_code == 200 and resp.mimetype == "application/ld+json"
+    doc = resp.get_json(force=True)
+    assert doc.pop("@context").endswith("geojson-context.jsonld")
+    assert [f["id"] for f in doc["features"]] == [f["id"] for f in plain["features"]]
+    one = client.get(f"/collections/parcels/items/{plain['features'][0]['id']}?f=jsonld").get_json(force=True)
+    assert one["@context"] and one["id"] == plain["features"][0]["id"]
