@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import platform
 import statistics
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 
-from servers import DB_NAME, FEATURE_SCENARIOS, SCENARIOS, SERVERS, VIEW, path_for
+from servers import DB_NAME, FEATURE_SCENARIOS, SCENARIOS, SERVERS, VIEW, path_for  # also puts the repository on sys.path
+
+from benchmarks import common  # noqa: E402
 
 def verification_text(v: dict) -> str:
     lines = ["verification (before timing):"]
@@ -31,33 +30,17 @@ def verification_text(v: dict) -> str:
     return "\n".join(lines)
 
 
-def machine_load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def describe_machine(server: str, tipg_py: Path, pygeoapi_py: Path) -> dict:
-    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-    engine = create_engine(server)
-    with engine.connect() as conn:
-        pg = conn.execute(text("SHOW server_version")).scalar()
-        postgis = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")).scalar()
-        shared_buffers = conn.execute(text("SHOW shared_buffers")).scalar()
-    engine.dispose()
-
+    """The machine (benchmarks.common) and the versions of the servers and of wrk."""
     def version(python: Path, dist: str) -> str:
         return subprocess.run([str(python), "-c", f"from importlib.metadata import version; print(version('{dist}'))"],
                               capture_output=True, text=True).stdout.strip()
 
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.machine())
-    return {"nproc": os.cpu_count(), "ram_gb": round(mem_kb / 1024**2, 1), "cpu": cpu,
-            "postgresql": pg, "postgis": postgis, "shared_buffers": shared_buffers,
-            "python": platform.python_version(), "tipg": version(tipg_py, "tipg"),
+    return {**common.describe_machine(server), "tipg": version(tipg_py, "tipg"),
             "uvicorn": version(tipg_py, "uvicorn"), "pygeoapi": version(pygeoapi_py, "pygeoapi"),
             "gunicorn": metadata.version("gunicorn"), "flask": metadata.version("flask"),
-            "wrk": ((wrk.stdout + wrk.stderr).strip().splitlines() or [""])[0],
-            "load_average_before": machine_load()}
+            "wrk": ((wrk.stdout + wrk.stderr).strip().splitlines() or [""])[0]}
 
 
 def _ratio(a: float, b: float) -> float:
@@ -105,7 +88,7 @@ def summary(args, machine: dict, scenarios: list[str], verification: dict, runs:
                          "tipg": f"uvicorn tipg.main:app --workers {args.workers} (uvloop, httptools)",
                          "pygeoapi": f"gunicorn -w {args.workers} --threads {args.threads} pygeoapi.flask_app:APP "
                                      "(provider PostgreSQL = pygeoapi.provider.sql.PostgreSQLProvider)"}},
-        "machine": {**machine, "load_average_after": machine_load()},
+        "machine": {**machine, "load_average_after": common.machine_load()},
         "urls_per_scenario": {s: len(urls[s]) for s in scenarios},
         "example_paths": {s: {n: path_for(n, urls[s][0]) for n in SCENARIOS[s][1]} for s in scenarios},
         "verification": verification,

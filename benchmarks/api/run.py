@@ -30,7 +30,6 @@ own overhead shows. The results go to ``var/bench/api-*.json`` and are printed a
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import json
 import math
@@ -52,6 +51,7 @@ from report import describe_machine, markdown, summary, verification_text
 from servers import (DB_NAME, LANDFLOOD, SCENARIOS, SEED, TIPG_VERSION, VIEW, http_get, start_servers, stop, venv,
                      path_for)  # also puts the repository on sys.path
 
+from benchmarks.common import cached_sample, save_results  # noqa: E402
 from landdb.database import ensure_database  # noqa: E402
 from landdb.migrate import upgrade  # noqa: E402
 from landflood.settings import Settings  # noqa: E402
@@ -83,7 +83,7 @@ def main() -> None:
     out_dir = settings.var_dir / "bench"
     work = out_dir / "api"
     work.mkdir(parents=True, exist_ok=True)
-    sample = _sample(out_dir / f"sample-{args.parcels}", args.parcels)
+    sample = cached_sample(out_dir / f"sample-{args.parcels}", args.parcels)
     server = ensure_database(settings)
     url = _database(server, sample, args.parcels)
     _view(url)
@@ -112,26 +112,12 @@ def main() -> None:
         stop(procs)
 
     result = summary(args, machine, scenarios, verification, runs, sequential, sql, urls)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for name in (f"api-{stamp}.json", "api-latest.json"):
-        (out_dir / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    saved = save_results(out_dir, "api", result)
     print(markdown(result))
-    print(f"\nresults: {out_dir / f'api-{stamp}.json'}")
+    print(f"\nresults: {saved}")
 
 
 # --- set-up ---------------------------------------------------------------------------------
-
-
-def _sample(folder: Path, parcels: int) -> Path:
-    """The cached sample's folder (the same cache as benchmarks/etl), written first if needed."""
-    if not (folder / ".complete").exists():
-        from etl.sample import write_sample
-
-        print(f"writing a sample of {parcels:,} parcels to {folder} (once; it is kept)", flush=True)
-        started = time.perf_counter()
-        write_sample(folder, parcels=parcels)
-        (folder / ".complete").write_text(f"{time.perf_counter() - started:.0f} s\n")
-    return folder
 
 
 def _database(server: str, sample: Path, parcels: int) -> str:

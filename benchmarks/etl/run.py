@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from sqlalchemy import create_engine, make_url, text
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cached_sample, describe_machine, machine_load, save_results  # noqa: E402
 from landdb.database import ensure_database  # noqa: E402
 from landdb.migrate import upgrade  # noqa: E402
 from landflood.settings import Settings  # noqa: E402
@@ -45,36 +45,22 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the benchmark databases afterwards")
     args = ap.parse_args()
     if shutil.which("ogr2ogr") is None:
-        sys.exit("ogr2ogr is not installed: `make bench-etl` installs it (Debian package gdal-bin)")
+        sys.exit("ogr2ogr is not installed: `make setup` installs it (Debian package gdal-bin)")
     settings = Settings()
     out_dir = settings.var_dir / "bench"
-    sample = _sample(out_dir / f"sample-{args.parcels}", args.parcels)
+    sample = cached_sample(out_dir / f"sample-{args.parcels}", args.parcels) / "parcels.gpkg"
     server = ensure_database(settings)
-    machine = _machine(server)
+    machine = {**describe_machine(server),
+               "gdal": subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True).stdout.strip()}
     runs = []
     for i in range(args.rounds):
         print(f"round {i + 1}/{args.rounds}; load average {machine_load()}", flush=True)
         runs.append({"ogr2ogr": _run_ogr2ogr(server, sample, args.keep),
                      "landflood": _run_landflood(server, sample, out_dir, args.keep)})
     result = _summary(args.parcels, sample, machine, runs)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for name in (f"etl-{stamp}.json", "etl-latest.json"):
-        (out_dir / name).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    saved = save_results(out_dir, "etl", result)
     print(_markdown(result))
-    print(f"\nresults: {out_dir / f'etl-{stamp}.json'}")
-
-
-def _sample(folder: Path, parcels: int) -> Path:
-    """The cached sample's parcels file, written first if it is not there (or incomplete)."""
-    path, done = folder / "parcels.gpkg", folder / ".complete"
-    if not done.exists():
-        from etl.sample import write_sample
-
-        print(f"writing a sample of {parcels:,} parcels to {folder} (once; it is kept)", flush=True)
-        started = time.perf_counter()
-        write_sample(folder, parcels=parcels)
-        done.write_text(f"{time.perf_counter() - started:.0f} s\n")
-    return path
+    print(f"\nresults: {saved}")
 
 
 def _fresh_database(server: str, name: str, migrate: bool) -> str:
@@ -159,25 +145,6 @@ def _run_landflood(server: str, sample: Path, out_dir: Path, keep: bool) -> dict
     if not keep:
         _drop(server, url)
     return run
-
-
-def machine_load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _machine(server: str) -> dict:
-    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-    engine = create_engine(server)
-    with engine.connect() as conn:
-        pg = conn.execute(text("SHOW server_version")).scalar()
-        postgis = conn.execute(text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")).scalar()
-        shared_buffers = conn.execute(text("SHOW shared_buffers")).scalar()
-    engine.dispose()
-    gdal = subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True).stdout.strip()
-    return {"nproc": os.cpu_count(), "ram_gb": round(mem_kb / 1024**2, 1),
-            "cpu": platform.processor() or platform.machine(), "postgresql": pg, "postgis": postgis,
-            "shared_buffers": shared_buffers, "gdal": gdal, "python": platform.python_version(),
-            "load_average_before": machine_load()}
 
 
 def _summary(parcels: int, sample: Path, machine: dict, runs: list[dict]) -> dict:
