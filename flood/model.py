@@ -27,7 +27,6 @@ import numpy as np
 
 from flood import fsm
 from flood.grid import Grid
-from landdb.land_use import WATER_CODES  # noqa: F401  (permanent water: not counted as flooded)
 
 DEFAULT_DRAINAGE_MM_H = 25.0
 

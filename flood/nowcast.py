@@ -34,11 +34,12 @@ from flood import fsm
 from flood import risk as riskmod
 from flood import zones as zonesmod
 from flood.grid import Grid, read_dem
-from flood.model import DEFAULT_DRAINAGE_MM_H, WATER_CODES, simulate
+from flood.model import DEFAULT_DRAINAGE_MM_H, simulate
 from flood.run import land_use_layers, resolve_dem
 from flood.scenarios import idw_grid
 from landdb import flood as flooddb
 from landdb import parcels as parcelsdb
+from landdb.land_use import WATER_CODES
 from landflood.errors import DataError
 
 FLOODS_AT_M = 0.1

@@ -23,10 +23,11 @@ from sqlalchemy import Connection, Engine
 from flood import risk as riskmod
 from flood import zones as zonesmod
 from flood.grid import NODATA, Grid, read_dem, write_cog
-from flood.model import INFILTRATION_MM_H, WATER_CODES, Result, Storm, infiltration_rate, simulate
+from flood.model import INFILTRATION_MM_H, Result, Storm, infiltration_rate, simulate
 from flood.scenarios import RainGrid
 from landdb import flood as flooddb
 from landdb import rasters as rasterdb
+from landdb.land_use import WATER_CODES
 from landflood.errors import DataError, NotFoundError
 
 Progress = Callable[[str, int, int], None]

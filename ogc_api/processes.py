@@ -96,33 +96,38 @@ def _run(fn: Callable, **kwargs) -> Any:
         return fn(conn, **kwargs)
 
 
-def _kept(execute: Callable[[dict], tuple[str, Any]], data: Any) -> tuple[str, Any]:
-    """``execute(data)``, keeping any exception for the execution route.
+class _Process(BaseProcessor):
+    """A synchronous process: ``METADATA`` describes it, ``run(inputs)`` computes it.
 
     pygeoapi's manager turns every exception into a 400 whose text is the exception's (SQL
-    included); the route raises the kept one instead, so the app's error handlers answer: 404
-    for an unknown parcel, 400 with our message for bad input, 503 when the database is down,
-    500 (logged, no details) for a bug.
+    included); ``execute`` keeps the exception for the execution route, which raises it instead,
+    so the app's error handlers answer: 404 for an unknown parcel, 400 with our message for bad
+    input, 503 when the database is down, 500 (logged, no details) for a bug.
     """
-    try:
-        if not isinstance(data, dict):
-            raise DataError('"inputs" must be a JSON object, such as {"inputs": {"parcel_id": "00070-1-1"}}')
-        return execute(data)
-    except Exception as exc:
-        if has_request_context():
-            g.process_error = exc
-        raise
 
+    METADATA: dict[str, Any] = {}
 
-class FloodRiskReport(BaseProcessor):
     def __init__(self, processor_def: dict) -> None:
-        super().__init__(processor_def, copy.deepcopy(REPORT_METADATA))  # pygeoapi's OpenAPI edits it
+        super().__init__(processor_def, copy.deepcopy(self.METADATA))  # pygeoapi's OpenAPI edits it
 
     def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
-        return _kept(self._report, data)
+        try:
+            if not isinstance(data, dict):
+                raise DataError('"inputs" must be a JSON object, such as {"inputs": {"parcel_id": "00070-1-1"}}')
+            return self.run(data)
+        except Exception as exc:
+            if has_request_context():
+                g.process_error = exc
+            raise
 
-    @staticmethod
-    def _report(data: dict) -> tuple[str, Any]:
+    def run(self, data: dict) -> tuple[str, Any]:
+        raise NotImplementedError
+
+
+class FloodRiskReport(_Process):
+    METADATA = REPORT_METADATA
+
+    def run(self, data: dict) -> tuple[str, Any]:
         from flood.report import parcel_report
 
         parcel_id, geometry = data.get("parcel_id"), data.get("geometry")
@@ -140,15 +145,10 @@ class FloodRiskReport(BaseProcessor):
         return "application/json", _run(parcel_report, parcel_id=parcel_id or None, geometry=geom)
 
 
-class WaterloggingNowcast(BaseProcessor):
-    def __init__(self, processor_def: dict) -> None:
-        super().__init__(processor_def, copy.deepcopy(NOWCAST_METADATA))  # pygeoapi's OpenAPI edits it
+class WaterloggingNowcast(_Process):
+    METADATA = NOWCAST_METADATA
 
-    def execute(self, data: dict, outputs: dict | None = None) -> tuple[str, Any]:
-        return _kept(self._nowcast, data)
-
-    @staticmethod
-    def _nowcast(data: dict) -> tuple[str, Any]:
+    def run(self, data: dict) -> tuple[str, Any]:
         from flood.nowcast import nowcast
 
         try:
@@ -179,7 +179,7 @@ def _register_routes() -> None:
         resp = pygeoapi_call(processes_api.execute_process, process_id)
         error = g.pop("process_error", None)
         if error is not None:
-            raise error  # to the app's error handlers (see _kept)
+            raise error  # to the app's error handlers (see _Process)
         return resp
 
     @bp.route("/jobs")

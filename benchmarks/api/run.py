@@ -224,13 +224,11 @@ def _verify(bases: dict[str, str], urls: dict[str, list[dict]], url: str) -> dic
                     dict(zip("abcd", req["bbox"]))).scalar()
                 row = {"bbox": req["bbox"], "database": db}
                 for name, base in bases.items():
-                    status, headers, body = http_get(base, path_for(name, req))
-                    if status != 200:
-                        problems.append(f"{name} {scenario}: HTTP {status}: {body[:300]!r}")
+                    doc, content_type = _fetch_json(base, name, req, problems, scenario)
+                    if doc is None:
                         continue
-                    doc = json.loads(body)
                     row[name] = {"matched": doc.get("numberMatched"), "returned": len(doc["features"]),
-                                 "type": headers.get("content-type")}
+                                 "type": content_type}
                     matched = doc.get("numberMatched")
                     if matched is not None and abs(matched - db) > 0.02 * db:
                         problems.append(f"{name} {scenario} {req['bbox']}: numberMatched {matched}, the database "
@@ -247,11 +245,9 @@ def _verify(bases: dict[str, str], urls: dict[str, list[dict]], url: str) -> dic
         row: dict = {"id": req["id"]}
         coords = {}
         for name, base in bases.items():
-            status, headers, body = http_get(base, path_for(name, req))
-            if status != 200:
-                problems.append(f"{name} item {req['id']}: HTTP {status}: {body[:300]!r}")
+            doc, _ = _fetch_json(base, name, req, problems, f"item {req['id']}")
+            if doc is None:
                 continue
-            doc = json.loads(body)
             if str(doc.get("id")) != req["id"] or doc["properties"].get("parcel_id") != req["id"]:
                 problems.append(f"{name} item {req['id']}: got id {doc.get('id')!r}")
             coords[name] = _first_point(doc["geometry"])
@@ -272,6 +268,15 @@ def _verify(bases: dict[str, str], urls: dict[str, list[dict]], url: str) -> dic
                     problems.append(f"{name} tile {row['tile']}: HTTP {status}, {len(body)} bytes")
             checks["tiles"].append(row)
     return {"ok": not problems, "problems": problems, **checks}
+
+
+def _fetch_json(base: str, name: str, req: dict, problems: list[str], what: str) -> tuple[dict | None, str | None]:
+    """(the JSON document, its content type) of ``req`` on server ``name``; None and a problem noted if not 200."""
+    status, headers, body = http_get(base, path_for(name, req))
+    if status != 200:
+        problems.append(f"{name} {what}: HTTP {status}: {body[:300]!r}")
+        return None, None
+    return json.loads(body), headers.get("content-type")
 
 
 def _first_point(geom: dict) -> list[float]:
