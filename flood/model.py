@@ -147,6 +147,3 @@ def simulate(grid: Grid, rain_mm: float | np.ndarray, duration_h: float,
     return result
 
 
-def storm_net_mm(storm: Storm) -> float:
-    """Rain that the drains cannot take (mm), before infiltration."""
-    return max(0.0, storm.rain_mm - storm.drainage_mm_h * storm.duration_h)

@@ -241,10 +241,3 @@ def replace_zones(conn: Connection, scenario: str, zones: Iterable[tuple[float, 
             VALUES (:s, :lo, :hi, :c, ST_Multi(ST_GeomFromWKB(:g, :srid)))
         """), rows)
     return len(rows)
-
-
-def zone_areas(conn: Connection, scenario: str) -> list[tuple[float, float | None, str, int, float]]:
-    """(depth_min, depth_max, class, polygons, area m²) of the scenario's zones."""
-    return [(float(r[0]), None if r[1] is None else float(r[1]), r[2], int(r[3]), float(r[4])) for r in conn.execute(
-        text("""SELECT depth_min_m, depth_max_m, risk_class, count(*), sum(ST_Area(geom)) FROM flood_zones
-                WHERE scenario = :s GROUP BY 1, 2, 3 ORDER BY 1"""), {"s": scenario})]
