@@ -503,10 +503,29 @@ class ApiUser(Base):
     __table_args__ = (
         CheckConstraint("role IN ('officer', 'admin')", name="role"),
         CheckConstraint(r"token_hash ~ '^[0-9a-f]{64}$'", name="token_hash_format"),
+        Index("uq_api_users_name_active", "name", unique=True, postgresql_where=text("revoked_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
-    name: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(Text)
     token_hash: Mapped[str] = mapped_column(Text, unique=True, comment="SHA-256 of the token")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: A revoked user is kept (the audit log names its id); only active names are unique.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiSession(Base):
+    """A signed-in browser: the cookie holds a random secret, this table only its hash."""
+
+    __tablename__ = "api_sessions"
+    __table_args__ = (
+        CheckConstraint(r"secret_hash ~ '^[0-9a-f]{64}$'", name="secret_hash_format"),
+        CheckConstraint("expires_at > created_at", name="expiry"),
+    )
+
+    secret_hash: Mapped[str] = mapped_column(Text, primary_key=True,
+                                             comment="SHA-256 of the cookie's session secret")
+    user_id: Mapped[int] = mapped_column(ForeignKey("api_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

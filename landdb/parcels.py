@@ -173,6 +173,33 @@ def save(conn: Connection, data: ParcelData, at: dt.datetime | None = None) -> S
     return "updated" if current is not None else "inserted"
 
 
+def lock(conn: Connection, key: ParcelKey, register: bool = False) -> bool:
+    """Lock the parcel for the rest of the transaction; False when it was never registered.
+
+    The lock is on the parcel's row in ``parcels``, which outlives its versions: a writer that
+    waited for another one's lock and then reads (in a new statement) sees what the other
+    committed, instead of the version row that was closed meanwhile. ``register`` first adds
+    the parcel (and its map sheet) if it is new, so that two concurrent creations queue too.
+    """
+    if register:
+        ensure_map_sheet(conn, key.ward_code, key.map_sheet)
+        conn.execute(text("INSERT INTO parcels (ward_code, map_sheet, parcel_no) "
+                          "VALUES (:ward_code, :map_sheet, :parcel_no) ON CONFLICT DO NOTHING"), key.params())
+    return conn.execute(text("SELECT 1 FROM parcels WHERE ward_code = :ward_code AND map_sheet = :map_sheet "
+                             "AND parcel_no = :parcel_no FOR UPDATE"), key.params()).first() is not None
+
+
+#: A parcel version's entity tag (the API's ETag): it changes whenever anything in the row does.
+ETAG_SQL = "md5(row(v.id, v.*)::text)"
+
+
+def etag(conn: Connection, key: ParcelKey) -> str | None:
+    """The ETag (quoted) of the parcel's current version, or None when it has none (retired)."""
+    value = conn.execute(text(f"SELECT {ETAG_SQL} FROM parcel_versions v WHERE {_KEY_WHERE} AND valid_to IS NULL"),
+                         key.params()).scalar()
+    return f'"{value}"' if value else None
+
+
 def close(conn: Connection, key: ParcelKey, at: dt.datetime | None = None) -> None:
     """End the parcel's current version (the parcel was split, merged or retired)."""
     closed = conn.execute(

@@ -47,3 +47,7 @@ class ConflictError(LandfloodError, RuntimeError):
 
 class PreconditionFailedError(ConflictError):
     """An If-Match precondition does not hold: someone else changed the object first."""
+
+
+class PreconditionRequiredError(ConflictError):
+    """A change was sent without the If-Match that proves the sender saw the current state."""

@@ -35,10 +35,9 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:5000",
         description="The URL clients reach the API at (used in links); set it behind a proxy.",
     )
-    secret_key: str | None = Field(
-        default=None,
-        description="Signs the maps' session cookie. Set the same value on every instance behind a "
-        "load balancer; when unset, one is generated once under var_dir.",
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30,
+        description="How long an officer's sign-in to the maps lasts (the session is kept in the database).",
     )
     var_dir: Path = Field(
         default_factory=_default_var_dir,

@@ -10,8 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from flask import (Blueprint, Response, abort, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
 from landdb.land_use import WATER_CODES
 from maps import data, depth, pages
@@ -31,6 +30,7 @@ DEFAULT_ZOOM = 17
 PARCELS_MIN_ZOOM = 15
 bp = _Blueprint("maps", __name__, url_prefix="/maps", static_folder="static",
                 template_folder="templates")
+bp.after_request(auth.remember_csrf)
 
 
 def _lang() -> str:
@@ -62,7 +62,7 @@ def page_config(kind: str, conn: Any, lang: str, api: str) -> dict[str, Any]:
     west, south, east, north = data.data_bbox(conn)
     scenarios = data.scenarios(conn)
     return {
-        "kind": kind, "lang": lang, "t": strings(lang), "api": api, "user": _user(),
+        "kind": kind, "lang": lang, "t": strings(lang), "api": api, "user": _user(), "csrf": auth.csrf_token(),
         "parcelsMinZoom": PARCELS_MIN_ZOOM,
         "view": _view(((south + north) / 2, (west + east) / 2)),
         "landUse": data.land_use_colors(conn),
@@ -108,20 +108,27 @@ def _safe_next(value: str | None) -> str:
 
 @bp.post("/sign-in")
 def sign_in() -> Response:
-    """Check an officer's token and keep it in the signed, HTTP-only session cookie."""
+    """Check an officer's token and open a session for this browser (its cookie holds the
+    session's secret, not the token)."""
+    auth.check_form()
     target = _safe_next(request.form.get("next"))
     token = (request.form.get("token") or "").strip()
-    if not token or auth.user_for_token(token) is None:
-        session.pop("token", None)
-        return redirect(target + ("&" if "?" in target else "?") + "signin=failed", code=303)
-    session["token"] = token
-    return redirect(target, code=303)
+    user = auth.user_for_token(token) if token else None
+    if user is None:
+        resp = redirect(target + ("&" if "?" in target else "?") + "signin=failed", code=303)
+        auth.end_session(resp)
+        return resp
+    resp = redirect(target, code=303)
+    auth.start_session(resp, user)
+    return resp
 
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
-    session.pop("token", None)
-    return redirect(_safe_next(request.form.get("next")), code=303)
+    auth.check_form()
+    resp = redirect(_safe_next(request.form.get("next")), code=303)
+    auth.end_session(resp)
+    return resp
 
 
 def _json(value: Any, max_age: int = 60) -> Response:

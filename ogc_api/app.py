@@ -51,9 +51,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     url = ensure_database(settings)
     config = pygeoapi_config(settings)
     app = Flask(__name__, static_folder=config["server"]["templates"]["static"], static_url_path="/static")
-    app.secret_key = _secret_key(settings)
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"))
     app.url_map.strict_slashes = False
     pools = Pools(url, settings.database_read_url)
     state = context.AppState(settings=settings, pools=pools, api=None)
@@ -82,18 +79,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from maps.web import bp as maps_bp
     app.register_blueprint(maps_bp)
     return app
-
-
-def _secret_key(settings: Settings) -> str:
-    if settings.secret_key:
-        return settings.secret_key
-    path = settings.var_dir / "secret_key"
-    if not path.exists():
-        import secrets
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def _before() -> None:

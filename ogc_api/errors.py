@@ -18,6 +18,7 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (errors.PermissionDeniedError, 403, "Forbidden"),
     (errors.NotFoundError, 404, "NotFound"),
     (errors.PreconditionFailedError, 412, "PreconditionFailed"),
+    (errors.PreconditionRequiredError, 428, "PreconditionRequired"),
     (errors.ConflictError, 409, "Conflict"),
     (errors.DatabaseError, 503, "ServiceUnavailable"),
     (errors.LandfloodError, 500, "NoApplicableCode"),

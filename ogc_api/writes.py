@@ -21,21 +21,29 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from landdb import parcels as parcel_db
+from landdb.api_users import ApiUser
+from landdb.audit import set_actor
 from landdb.models import CITY_SRID
-from landflood.errors import DataError, NotFoundError, PermissionDeniedError, PreconditionFailedError, QueryError
+from landflood.errors import (
+    ConflictError,
+    DataError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
 from ogc_api import auth, context
 from ogc_api import crs as crsmod
 from ogc_api.collections import Collection
 
 EDITABLE = ("ward_code", "map_sheet", "parcel_no", "land_use", "area_legal_m2", "address")
-_ETAG_SQL = "SELECT md5(row(v.id, v.*)::text) FROM parcel_versions v WHERE v.parcel_id = :pid AND v.valid_to IS NULL"
 
 
-def _officer(coll: Collection) -> str:
+def _officer(coll: Collection) -> ApiUser:
     user = auth.require("officer", "admin")
     if coll.id != "parcels":
         raise PermissionDeniedError(f"{coll.id} is read-only through the API; load it with `landflood etl`")
-    return user.name
+    return user
 
 
 def _body() -> dict[str, Any]:
@@ -74,7 +82,7 @@ def _transform(t: Transformer, xy):
     return np.column_stack([x, y])
 
 
-def _parcel_data(conn: Connection, props: dict[str, Any], geom: BaseGeometry, user: str) -> parcel_db.ParcelData:
+def _parcel_data(conn: Connection, props: dict[str, Any], geom: BaseGeometry, user: ApiUser) -> parcel_db.ParcelData:
     unknown = sorted(set(props) - set(EDITABLE) - {"parcel_id"})
     if unknown:
         raise DataError(f"properties {', '.join(unknown)} cannot be written; writable: {', '.join(EDITABLE)}")
@@ -103,33 +111,34 @@ def _parcel_data(conn: Connection, props: dict[str, Any], geom: BaseGeometry, us
     if outside:
         raise DataError("the geometry lies outside the city; check its CRS (send Content-Crs) and coordinates")
     return parcel_db.ParcelData(key=key, land_use_code=current, geom=geom, area_legal_m2=area,
-                                address=props.get("address"), source=f"api:{user}")
+                                address=props.get("address"), source=user.actor)
 
 
-def _begin(conn: Connection, user: str) -> None:
-    conn.execute(text("SELECT set_config('landflood.actor', :a, true)"), {"a": f"api:{user}"})
+def _check_if_match(conn: Connection, key: parcel_db.ParcelKey) -> None:
+    """Lock the parcel and check that the client's If-Match names its current version.
 
-
-def _etag(conn: Connection, pid: str, lock: bool = False) -> str | None:
-    sql = _ETAG_SQL + (" FOR UPDATE" if lock else "")
-    value = conn.execute(text(sql), {"pid": pid}).scalar()
-    return f'"{value}"' if value else None
-
-
-def _check_if_match(conn: Connection, pid: str) -> None:
-    current = _etag(conn, pid, lock=True)
+    Without If-Match, or with ``*``, a change could overwrite one its sender never saw: 428. A
+    parcel changed or retired since the client read it: 412 (also for the losers of concurrent
+    writes sent with the same ETag, who wait for the winner's lock and then see its version).
+    """
+    sent = request.headers.get("If-Match", "").strip()
+    if not sent or sent == "*":
+        raise PreconditionRequiredError("send If-Match with the ETag you read (GET the parcel first); '*' is "
+                                        "not accepted, so that you never overwrite a change you have not seen")
+    if not parcel_db.lock(conn, key):
+        raise NotFoundError(f"parcels has no parcel {key.parcel_id!r}")
+    current = parcel_db.etag(conn, key)
     if current is None:
-        raise NotFoundError(f"parcels has no current parcel {pid!r}")
-    if not request.headers.get("If-Match"):
-        raise PreconditionFailedError("send If-Match with the ETag you read (GET the parcel first), so that "
-                                      "you do not overwrite someone else's change")
-    if current not in [t.strip() for t in request.headers["If-Match"].split(",")] and request.headers["If-Match"] != "*":
-        raise PreconditionFailedError(f"parcel {pid} changed since you read it; GET it again and reapply your change")
+        raise PreconditionFailedError(f"parcel {key.parcel_id} was retired since you read it")
+    if current not in [t.strip() for t in sent.split(",")]:
+        raise PreconditionFailedError(f"parcel {key.parcel_id} changed since you read it; GET it again and "
+                                      "reapply your change")
 
 
-def _saved(pid: str, status: int) -> Response:
+def _saved(key: parcel_db.ParcelKey, status: int) -> Response:
+    pid = key.parcel_id
     with context.state().engine.connect() as conn:
-        etag = _etag(conn, pid)
+        etag = parcel_db.etag(conn, key)
     url = f"{context.state().settings.public_url.rstrip('/')}/collections/parcels/items/{pid}"
     resp = Response(status=status, headers={"Location": url})
     if etag:
@@ -142,13 +151,14 @@ def create(coll: Collection) -> Response:
     doc = _body()
     geom = _geometry(doc, _content_crs())
     with context.state().engine.begin() as conn:
-        _begin(conn, user)
+        set_actor(conn, user.actor)
         data = _parcel_data(conn, doc.get("properties") or {}, geom, user)
-        if _etag(conn, data.key.parcel_id, lock=True):
-            raise QueryError(f"parcel {data.key.parcel_id} exists; change it with PUT or PATCH "
-                             f"/collections/parcels/items/{data.key.parcel_id}")
+        parcel_db.lock(conn, data.key, register=True)
+        if parcel_db.etag(conn, data.key):
+            raise ConflictError(f"parcel {data.key.parcel_id} exists; change it with PUT or PATCH "
+                                f"/collections/parcels/items/{data.key.parcel_id}")
         parcel_db.save(conn, data)
-    return _saved(data.key.parcel_id, 201)
+    return _saved(data.key, 201)
 
 
 def replace(coll: Collection, fid: str, patch: bool) -> Response:
@@ -158,8 +168,8 @@ def replace(coll: Collection, fid: str, patch: bool) -> Response:
         raise DataError("send a JSON object: a GeoJSON Feature, or for PATCH the properties/geometry to change")
     key = parcel_db.ParcelKey.parse(fid)
     with context.state().engine.begin() as conn:
-        _begin(conn, user)
-        _check_if_match(conn, key.parcel_id)
+        set_actor(conn, user.actor)
+        _check_if_match(conn, key)
         now = parcel_db.get(conn, key)
         props = {"ward_code": key.ward_code, "map_sheet": key.map_sheet, "parcel_no": key.parcel_no}
         if patch:
@@ -175,14 +185,14 @@ def replace(coll: Collection, fid: str, patch: bool) -> Response:
         if data.key != key:
             raise DataError(f"the body's key {data.key.parcel_id} differs from the URL's {key.parcel_id}")
         parcel_db.save(conn, data)
-    return _saved(key.parcel_id, 200)
+    return _saved(key, 200)
 
 
 def delete(coll: Collection, fid: str) -> Response:
     user = _officer(coll)
     key = parcel_db.ParcelKey.parse(fid)
     with context.state().engine.begin() as conn:
-        _begin(conn, user)
-        _check_if_match(conn, key.parcel_id)
+        set_actor(conn, user.actor)
+        _check_if_match(conn, key)
         parcel_db.close(conn, key)
     return Response(status=204)

@@ -31,7 +31,10 @@ def add(settings: Settings, name: str, role: str) -> None:
 @click.argument("name")
 @click.pass_obj
 def revoke(settings: Settings, name: str) -> None:
-    """Revoke NAME's token at once (every instance of the service stops accepting it)."""
+    """Revoke NAME's token and sign-in sessions at once (every instance stops accepting them).
+
+    The user is kept as revoked, so the audit log's entries keep naming them; the name may be
+    given to a new user, who gets a new id."""
     ensure_database(settings)
     with make_engine(settings).begin() as conn:
         api_users.revoke(conn, name)
@@ -39,13 +42,14 @@ def revoke(settings: Settings, name: str) -> None:
 
 
 @users.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also revoked users (kept: the audit log names them).")
 @click.pass_obj
-def list_(settings: Settings) -> None:
+def list_(settings: Settings, show_all: bool) -> None:
     """List users and roles (never tokens)."""
     ensure_database(settings)
     with make_engine(settings).connect() as conn:
-        rows = api_users.list_users(conn)
-    for name, role, created in rows:
-        click.echo(f"{name}\t{role}\t{created}")
+        rows = api_users.list_users(conn, revoked=show_all)
+    for name, role, created, revoked in rows:
+        click.echo(f"{name}\t{role}\t{created}" + (f"\trevoked {revoked}" if revoked else ""))
     if not rows:
         click.echo("no users yet: landflood users add NAME --role officer", err=True)

@@ -406,11 +406,11 @@
     if (user) {
       html = '<form method="post" action="' + esc(routes.signOut) + '" class="lf-account">' + esc(t('signed_in_as')) +
         ': <b class="lf-user">' + esc(user.name) + '</b> (' + esc(user.role) + ') <input type="hidden" name="next" value="' + next +
-        '"><button type="submit">' + esc(t('sign_out')) + '</button></form>';
+        '"><input type="hidden" name="csrf" value="' + esc(cfg().csrf) + '"><button type="submit">' + esc(t('sign_out')) + '</button></form>';
     } else {
       html = '<details class="lf-account"' + (/signin=failed/.test(location.search) ? ' open' : '') + '><summary>' + esc(t('sign_in')) + '</summary>' +
         '<form method="post" action="' + esc(routes.signIn) + '"><input type="password" name="token" autocomplete="off" required placeholder="' +
-        esc(t('token')) + '" aria-label="' + esc(t('token')) + '"><input type="hidden" name="next" value="' + next + '"> ' +
+        esc(t('token')) + '" aria-label="' + esc(t('token')) + '"><input type="hidden" name="next" value="' + next + '"><input type="hidden" name="csrf" value="' + esc(cfg().csrf) + '"> ' +
         '<button type="submit">' + esc(t('sign_in_button')) + '</button></form>' +
         (/signin=failed/.test(location.search) ? '<p class="lf-error">' + esc(t('sign_in_failed')) + '</p>' : '') + '</details>';
     }

@@ -88,11 +88,11 @@ def test_create_replace_patch_delete_with_etags_history_and_audit(client, office
     assert created.headers["Location"].endswith("/collections/parcels/items/00070-9-1")
     etag = client.get("/collections/parcels/items/00070-9-1").headers["ETag"]
     assert etag == created.headers["ETag"]
-    assert _post(client, _feature(1), officer).status_code == 400  # exists: PUT/PATCH instead
+    assert _post(client, _feature(1), officer).status_code == 409  # exists: PUT/PATCH instead
 
     url = "/collections/parcels/items/00070-9-1"
     put = {"headers": {**officer, "Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/5897>"}}
-    assert client.put(url, data=json.dumps(_feature(1, "TMD")), **put).status_code == 412  # no If-Match
+    assert client.put(url, data=json.dumps(_feature(1, "TMD")), **put).status_code == 428  # no If-Match
     stale = {**put["headers"], "If-Match": '"0123"'}
     assert client.put(url, data=json.dumps(_feature(1, "TMD")), headers=stale).status_code == 412
     fresh = {**put["headers"], "If-Match": etag}
@@ -117,9 +117,10 @@ def test_create_replace_patch_delete_with_etags_history_and_audit(client, office
     with eng.connect() as conn:
         actors = conn.execute(text("SELECT actor, action FROM audit_log WHERE table_name = 'parcel_versions' "
                                    "AND row_key LIKE '00070-9-1#%' ORDER BY id")).all()
+        officer_id = conn.execute(text("SELECT id FROM api_users WHERE name = 'officer-lan'")).scalar()
     eng.dispose()
     # Insert; close + insert for PUT and for PATCH; close for DELETE: all by the officer.
-    assert [a for a, _ in actors] == ["api:officer-lan"] * 6
+    assert [a for a, _ in actors] == [f"api:officer-lan#{officer_id}"] * 6
     assert [action for _, action in actors] == ["INSERT", "UPDATE", "INSERT", "UPDATE", "INSERT", "UPDATE"]
 
 

@@ -82,7 +82,7 @@ def test_officer_signs_in_sees_owners_and_signs_out(server: Server, tab: Page, t
     open_map(tab, server, "land-use", target["lat"], target["lon"])
     sign_in(tab, server.officer_token)
     expect(tab.page.locator(".lf-user")).to_have_text("officer-maps")
-    cookie = next(c for c in tab.page.context.cookies() if c["name"] == "session")
+    cookie = next(c for c in tab.page.context.cookies() if c["name"] == "landflood_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     click_centre(tab)
     expect(popup(tab).locator(".lf-parcel-id")).to_have_text(target["parcel_id"])

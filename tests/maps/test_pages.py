@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
 import urllib.error
 import urllib.request
@@ -48,10 +49,28 @@ def test_map_pages_load_nothing_from_a_cdn_and_stay_small(server: Server, kind: 
 
 
 def test_sign_in_refuses_a_bad_token_and_an_outside_redirect(server: Server) -> None:
-    status, headers, _ = get(f"{server.url}/maps/sign-in", b"token=wrong&next=/maps/land-use")
+    jar = http.cookiejar.CookieJar()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{server.url}/maps/land-use").read().decode()
+    csrf = re.search(r'"csrf":\s*"([^"]+)"', page).group(1)
+
+    def post(form: str) -> tuple[int, dict]:
+        try:
+            with opener.open(urllib.request.Request(f"{server.url}/maps/sign-in", data=form.encode())) as resp:
+                return resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers)
+
+    status, headers = post(f"token=wrong&next=/maps/land-use&csrf={csrf}")
     assert status == 303 and headers["Location"].endswith("/maps/land-use?signin=failed")
-    status, headers, _ = get(f"{server.url}/maps/sign-in", b"token=wrong&next=https://evil.example/")
+    status, headers = post(f"token=wrong&next=https://evil.example/&csrf={csrf}")
     assert status == 303 and headers["Location"].endswith("/maps/?signin=failed")
+    assert post("token=wrong&next=/maps/land-use")[0] == 403  # no CSRF token: not from our page
 
 
 def test_parcel_risk_and_depth_routes(server: Server) -> None:
