@@ -64,14 +64,21 @@ def postgis_version(url: str, required: bool = True) -> str:
     return str(version)
 
 
-def make_engine(settings_or_url: Settings | str) -> Engine:
-    """A SQLAlchemy engine (psycopg 3 driver) for the given settings or URL."""
+def make_engine(settings_or_url: Settings | str, statement_timeout_s: float | None = None) -> Engine:
+    """A SQLAlchemy engine (psycopg 3 driver) for the given settings or URL.
+
+    ``statement_timeout_s`` bounds every statement (the server cancels a longer one); the API
+    sets it, the CLI's loads and models do not.
+    """
     url = settings_or_url if isinstance(settings_or_url, str) else database_url(settings_or_url)
     sa_url = make_url(url)
     if sa_url.drivername in ("postgresql", "postgres"):
         sa_url = sa_url.set(drivername="postgresql+psycopg")
     # A bounded connect timeout: an unreachable host should fail in seconds, not minutes.
-    engine = create_engine(sa_url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    connect_args: dict[str, object] = {"connect_timeout": 10}
+    if statement_timeout_s is not None:
+        connect_args["options"] = f"-c statement_timeout={int(statement_timeout_s * 1000)}"
+    engine = create_engine(sa_url, pool_pre_ping=True, connect_args=connect_args)
     logger.debug("engine for %r", engine.url)
     return engine
 

@@ -33,6 +33,14 @@ class QueryError(LandfloodError, ValueError):
     """A request parameter or filter cannot be used; the message names the bad part."""
 
 
+class QueryTimeoutError(LandfloodError, TimeoutError):
+    """A request's work ran longer than the service allows; it was stopped."""
+
+
+class ServiceBusyError(LandfloodError, RuntimeError):
+    """The service is busy with the same kind of work; retry in a moment."""
+
+
 class AuthenticationError(LandfloodError, PermissionError):
     """No valid credentials were given where they are needed."""
 

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:5000",
         description="The URL clients reach the API at (used in links); set it behind a proxy.",
     )
+    api_timeout_s: float = Field(
+        default=10.0, gt=0, le=600,
+        description="Longest a database statement of an API request may run; it is then cancelled and "
+        "the request answered 504.",
+    )
     session_hours: float = Field(
         default=12.0, gt=0, le=24 * 30,
         description="How long an officer's sign-in to the maps lasts (the session is kept in the database).",

@@ -24,7 +24,7 @@ from landflood.errors import LandfloodError
 from landflood.settings import Settings
 from ogc_api import auth, context, errors, items
 from ogc_api.config import maps_link, pygeoapi_config
-from ogc_api.db import DatabaseUnavailable, Pools
+from ogc_api.db import DatabaseUnavailable, Pools, translate
 
 log = logging.getLogger(__name__)
 LANGS = ("vi", "en")
@@ -52,9 +52,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     config = pygeoapi_config(settings)
     app = Flask(__name__, static_folder=config["server"]["templates"]["static"], static_url_path="/static")
     app.url_map.strict_slashes = False
-    pools = Pools(url, settings.database_read_url)
+    pools = Pools(url, settings.database_read_url, settings.api_timeout_s)
     state = context.AppState(settings=settings, pools=pools, api=None)
-    state.engine = make_engine(url)
+    state.engine = make_engine(url, statement_timeout_s=settings.api_timeout_s)
     app.extensions["landflood"] = state
     with app.app_context():
         from ogc_api.tiles import document as document_tiles
@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_before)
     app.after_request(_local_assets)
     app.register_error_handler(LandfloodError, errors.exception_response)
-    app.register_error_handler(sqlalchemy.exc.OperationalError, _database_down)
-    app.register_error_handler(psycopg.OperationalError, _database_down)
+    app.register_error_handler(sqlalchemy.exc.DBAPIError, _database_error)
+    app.register_error_handler(psycopg.Error, _database_error)
     app.register_error_handler(HTTPStatus.NOT_FOUND, lambda e: errors.problem(404, "NotFound", str(e.description)))
     app.register_error_handler(HTTPStatus.METHOD_NOT_ALLOWED,
                                lambda e: errors.problem(405, "MethodNotAllowed", str(e.description)))
@@ -100,9 +100,16 @@ def _local_assets(resp: Response) -> Response:
     return resp
 
 
-def _database_down(exc: Exception) -> Response:
-    log.warning("database unavailable: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
-    return errors.exception_response(DatabaseUnavailable("the database is not reachable; try again shortly"))
+def _database_error(exc: Exception) -> Response:
+    """A driver error that reached the app (writes and processes use SQLAlchemy): translated once
+    (``ogc_api.db.translate``); one that is not the client's or the network's is a bug (500)."""
+    orig = getattr(exc, "orig", exc)
+    ours = translate(orig, context.state().settings.api_timeout_s) if isinstance(orig, psycopg.Error) else orig
+    if not isinstance(ours, LandfloodError):
+        return _unexpected(exc)
+    if isinstance(ours, DatabaseUnavailable):
+        log.warning("database unavailable: %s", ours)
+    return errors.exception_response(ours)
 
 
 def _unexpected(exc: Exception) -> Response:

@@ -12,6 +12,8 @@ from ogc_api.db import DatabaseUnavailable
 #: Most specific first.
 STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (DatabaseUnavailable, 503, "ServiceUnavailable"),
+    (errors.QueryTimeoutError, 504, "Timeout"),
+    (errors.ServiceBusyError, 503, "ServiceUnavailable"),
     (errors.QueryError, 400, "InvalidParameterValue"),
     (errors.DataError, 400, "InvalidParameterValue"),
     (errors.AuthenticationError, 401, "NotAuthorized"),
