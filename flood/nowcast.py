@@ -11,21 +11,32 @@ zonal statistics). Listed are the hotspots and parcels expected to flood, that i
 least 0.1 m of water (the parcel on at least 5% of its area); each with its depth class
 (``flood.zones``).
 
-The DEM's depression hierarchy is cached for the process until the DEM file changes, and the
-land-use layers until the parcels change too (the audit log's newest parcel entry), so repeated
-nowcasts only route water and still see an officer's edit at once.
+Only the parcels whose box of cells holds a cell with at least 0.1 m of water (one look-up per
+parcel in a summed-area table of those cells) are read and measured: the others cannot reach
+0.1 m.
+
+Kept for the process (bounded): the DEM and its depression hierarchy until the DEM file
+changes; the land-use layers until the parcels change too (the audit log's newest parcel entry),
+so an officer's edit is seen at once; and the last ``RESULTS_KEPT`` answers, since the same rain
+on the same city gives the same answer. One nowcast computes at a time in a process (its arrays
+are large): another caller waits up to ``wait_s`` for its turn (then usually finds the answer
+made for the same rain), else gets a :class:`ServiceBusyError`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import hashlib
 import os
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
+from affine import Affine
 from pyproj import CRS
 from rasterio.transform import rowcol
 from sqlalchemy import Connection
@@ -35,59 +46,76 @@ from flood import risk as riskmod
 from flood import zones as zonesmod
 from flood.grid import Grid, read_dem
 from flood.model import DEFAULT_DRAINAGE_MM_H, simulate
-from flood.run import land_use_layers, resolve_dem
+from flood.run import LandUseLayers, land_use_layers, resolve_dem
 from flood.scenarios import idw_grid
 from landdb import flood as flooddb
 from landdb import parcels as parcelsdb
 from landdb.land_use import WATER_CODES
-from landflood.errors import DataError
+from landflood.errors import DataError, ServiceBusyError
 
 FLOODS_AT_M = 0.1
 HOTSPOT_RADIUS_M = 30.0
 WGS84 = CRS.from_epsg(4326)
+#: The world's heaviest hour of rain on record is about 305 mm; Hanoi's drains take ~25 mm/h.
+MAX_RAIN_MM_H = 300.0
+MAX_DURATION_H = 24.0
+RESULTS_KEPT = 16
+
+_lock = threading.Lock()  # one computation at a time; guards the caches below
+_terrain: tuple[tuple, tuple[Grid, fsm.Hierarchy]] | None = None
+_layers: tuple[tuple, LandUseLayers] | None = None
+_results: OrderedDict[tuple, dict] = OrderedDict()
 
 
-@functools.lru_cache(maxsize=1)
-def _terrain(path: str, mtime: float) -> tuple[Grid, fsm.Hierarchy]:
-    """The DEM and its depression hierarchy: the slow part, kept until the DEM file changes."""
-    grid = read_dem(Path(path))
-    return grid, fsm.build(grid.z, grid.row_areas())
-
-
-@functools.lru_cache(maxsize=1)
-def _land_use(path: str, mtime: float, url: str, register_stamp: str) -> tuple[np.ndarray, np.ndarray]:
-    """Infiltration and permanent water per cell, kept until the DEM or the parcels change."""
-    from landdb.database import make_engine
-
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return land_use_layers(conn, _terrain(path, mtime)[0])
-    finally:
-        engine.dispose()
-
-
-def _prepared(conn: Connection, path: Path) -> tuple[Grid, fsm.Hierarchy, np.ndarray, np.ndarray]:
-    key = (str(path.resolve()), os.path.getmtime(path))
-    grid, hier = _terrain(*key)
-    # Every change to the parcels leaves an audit row: its time says whether the layers are stale.
-    stamp = parcelsdb.last_change(conn) or ""
-    infil, water = _land_use(*key, conn.engine.url.render_as_string(hide_password=False), stamp)
-    return grid, hier, infil, water
+def check_inputs(rain_mm_h: float | None, per_gauge: dict[str, float] | None, duration_h: float) -> None:
+    """Refuse rain rates and durations outside what the model is meant for (with what to send)."""
+    rates = [] if rain_mm_h is None else [rain_mm_h]
+    rates += list((per_gauge or {}).values())
+    if not all(np.isfinite(v) for v in [*rates, duration_h]):
+        raise DataError("rain_mm_h, per_gauge values and duration_h must be finite numbers")
+    if any(v < 0 or v > MAX_RAIN_MM_H for v in rates):
+        raise DataError(f"rain rates must be between 0 and {MAX_RAIN_MM_H:g} mm/h (the heaviest hour of rain "
+                        "ever recorded is about 305 mm)")
+    if not 0 < duration_h <= MAX_DURATION_H:
+        raise DataError(f"duration_h must be more than 0 and at most {MAX_DURATION_H:g} hours")
 
 
 def nowcast(conn: Connection, rain_mm_h: float | None = None, per_gauge: dict[str, float] | None = None,
-            duration_h: float = 1.0, drainage_mm_h: float = DEFAULT_DRAINAGE_MM_H, dem: Path | None = None) -> dict:
-    """Hotspots and parcels expected to flood, as a GeoJSON FeatureCollection in EPSG:4326."""
+            duration_h: float = 1.0, drainage_mm_h: float = DEFAULT_DRAINAGE_MM_H, dem: Path | None = None,
+            wait_s: float | None = None) -> dict:
+    """Hotspots and parcels expected to flood, as a GeoJSON FeatureCollection in EPSG:4326.
+
+    ``wait_s``: how long to wait while another nowcast computes (None: as long as it takes).
+    """
+    check_inputs(rain_mm_h, per_gauge, duration_h)
+    if rain_mm_h is not None and per_gauge:
+        raise DataError("give either one rain rate for the whole city or rain per gauge, not both")
+    path = resolve_dem(conn, dem)
+    if not _lock.acquire(timeout=-1 if wait_s is None else wait_s):
+        raise ServiceBusyError("another nowcast is being computed; try again in a few seconds")
+    try:
+        return _nowcast(conn, path, rain_mm_h, per_gauge, duration_h, drainage_mm_h)
+    finally:
+        _lock.release()
+
+
+def _nowcast(conn: Connection, path: Path, rain_mm_h: float | None, per_gauge: dict[str, float] | None,
+             duration_h: float, drainage_mm_h: float) -> dict:
     started = time.perf_counter()
-    if duration_h <= 0 or duration_h > 72:
-        raise DataError("duration_h must be between 0 and 72 hours")
-    grid, hier, infil, water = _prepared(conn, resolve_dem(conn, dem))
+    grid, hier, layers = _prepared(conn, path)
+    spots = flooddb.hotspots(conn)
     rain, source, at = _rain(conn, grid, rain_mm_h, per_gauge, duration_h)
-    result = simulate(grid, rain, duration_h, drainage_mm_h, infil, water=water, hierarchy=hier)
+    key = (str(path.resolve()), os.path.getmtime(path), parcelsdb.last_change(conn), _fingerprint(spots),
+           _fingerprint(source), at, round(duration_h, 4), round(drainage_mm_h, 4))
+    if key in _results:
+        _results.move_to_end(key)
+        return _results[key]
+    result = simulate(grid, rain, duration_h, drainage_mm_h, layers.infiltration, water=layers.water,
+                      hierarchy=hier)
     to_wgs = zonesmod.mover(grid.crs, WGS84)
-    features = _hotspots(conn, grid, result.depth, water, to_wgs) + _parcels(conn, grid, result.depth, water, to_wgs)
-    return {
+    features = (_hotspots(spots, grid, result.depth, layers.water, to_wgs)
+                + _parcels(conn, grid, result.depth, layers, to_wgs))
+    answer = {
         "type": "FeatureCollection",
         "features": features,
         "properties": {
@@ -96,20 +124,41 @@ def nowcast(conn: Connection, rain_mm_h: float | None = None, per_gauge: dict[st
             "flooded_area_m2": round(result.flooded_area_m2, 1),
             "hotspots_expected": sum(f["properties"]["kind"] == "hotspot" for f in features),
             "parcels_expected": sum(f["properties"]["kind"] == "parcel" for f in features),
-            "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 3),
         },
     }
+    _results[key] = answer
+    while len(_results) > RESULTS_KEPT:
+        _results.popitem(last=False)
+    return answer
+
+
+def _prepared(conn: Connection, path: Path) -> tuple[Grid, fsm.Hierarchy, LandUseLayers]:
+    """The DEM, its hierarchy and the land-use layers, from the caches when they are current."""
+    global _terrain, _layers
+    dem_key = (str(path.resolve()), os.path.getmtime(path))
+    if _terrain is None or _terrain[0] != dem_key:
+        _terrain = _layers = None  # free the old grid before reading the new one
+        grid = read_dem(path)
+        _terrain = (dem_key, (grid, fsm.build(grid.z, grid.row_areas())))
+    grid, hier = _terrain[1]
+    # Every change to the parcels leaves an audit row: its time says whether the layers are stale.
+    layers_key = (*dem_key, parcelsdb.last_change(conn))
+    if _layers is None or _layers[0] != layers_key:
+        _layers = None
+        _layers = (layers_key, land_use_layers(conn, grid))
+    return grid, hier, _layers[1]
+
+
+def _fingerprint(value: Any) -> str:
+    return hashlib.sha1(repr(value).encode()).hexdigest()
 
 
 def _rain(conn: Connection, grid: Grid, rain_mm_h: float | None, per_gauge: dict[str, float] | None,
           duration_h: float) -> tuple[np.ndarray | float, dict, dt.datetime | None]:
     """(rain mm per cell or uniform, a description, observation time)."""
-    if rain_mm_h is not None and per_gauge:
-        raise DataError("give either one rain rate for the whole city or rain per gauge, not both")
     if rain_mm_h is not None:
-        if rain_mm_h < 0:
-            raise DataError("rain_mm_h cannot be negative")
         return rain_mm_h * duration_h, {"uniform_mm_h": rain_mm_h}, None
     at = None
     if per_gauge:
@@ -117,8 +166,6 @@ def _rain(conn: Connection, grid: Grid, rain_mm_h: float | None, per_gauge: dict
         unknown = sorted(set(per_gauge) - set(known))
         if unknown:
             raise DataError(f"unknown rain gauge(s) {', '.join(unknown)}; known gauges: {', '.join(known) or 'none'}")
-        if any(v < 0 for v in per_gauge.values()):
-            raise DataError("rain rates cannot be negative")
         pts = [(code, *known[code], float(v)) for code, v in sorted(per_gauge.items())]
     else:
         at, pts = flooddb.latest_rain(conn)
@@ -129,13 +176,14 @@ def _rain(conn: Connection, grid: Grid, rain_mm_h: float | None, per_gauge: dict
     return idw_grid(grid, xs, ys, rates * duration_h), {"per_gauge_mm_h": {p[0]: p[3] for p in pts}}, at
 
 
-def _hotspots(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarray, to_wgs) -> list[dict]:
+def _hotspots(spots: list[flooddb.Hotspot], grid: Grid, depth: np.ndarray, water: np.ndarray,
+              to_wgs: Any) -> list[dict]:
     out = []
     move = zonesmod.mover(zonesmod.CITY_CRS, grid.crs)
     dx = grid.cell_sizes()[1]
     reach = max(1, int(round(HOTSPOT_RADIUS_M / dx)))
     dry = np.where(water, 0.0, depth)  # water on lakes and rivers is not waterlogging
-    for h in flooddb.hotspots(conn):
+    for h in spots:
         pt = move(shapely.Point(h.x, h.y))
         r, c = rowcol(grid.transform, pt.x, pt.y)
         # Clip both ends: a negative stop would wrap around and read the far side of the DEM.
@@ -151,18 +199,25 @@ def _hotspots(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarray
     return out
 
 
-def _parcels(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarray, to_wgs) -> list[dict]:
-    deep = np.where(np.nan_to_num(depth) >= FLOODS_AT_M, depth, 0.0)
-    polys = [shapely.from_wkb(wkb) for _, _, _, wkb in zonesmod.zones(deep, grid.transform, grid.crs, water)]
-    if not polys:
+def _parcels(conn: Connection, grid: Grid, depth: np.ndarray, layers: LandUseLayers, to_wgs: Any) -> list[dict]:
+    deep = (np.nan_to_num(depth) >= FLOODS_AT_M) & ~layers.water
+    if not deep.any() or not layers.keys:
         return []
-    area = shapely.union_all(polys)
-    move = zonesmod.mover(zonesmod.CITY_CRS, grid.crs)
-    rows = flooddb.parcels_touching(conn, shapely.to_wkb(area))
+    sat = _summed_area(deep)
+    r0, r1, c0, c1 = layers.windows.T
+    wet_cells = sat[r1, c1] - sat[r0, c1] - sat[r1, c0] + sat[r0, c0]
+    hit = [i for i in np.flatnonzero(wet_cells > 0) if layers.keys[i][3] not in WATER_CODES]
+    rows = flooddb.current_parcels(conn, [layers.keys[i][:3] for i in hit])
     if not rows:
         return []
+    move = zonesmod.mover(zonesmod.CITY_CRS, grid.crs)
     geoms = [move(shapely.from_wkb(r[4])) for r in rows]
-    stats = riskmod.zonal(depth, grid.transform, grid.crs, geoms, water)
+    # Measure on the part of the grid the candidates cover (the statistics are the same).
+    top, left = int(r0[hit].min()), int(c0[hit].min())
+    bottom, right = int(r1[hit].max()), int(c1[hit].max())
+    part = (slice(top, bottom), slice(left, right))
+    transform = grid.transform @ Affine.translation(left, top)
+    stats = riskmod.zonal(depth[part], transform, grid.crs, geoms, layers.water[part])
     out = []
     for i, (ward, sheet, no, code, _) in enumerate(rows):
         d, frac = float(stats["max_depth_m"][i]), float(stats["flooded_fraction"][i])
@@ -172,7 +227,17 @@ def _parcels(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarray,
             "kind": "parcel", "id": f"{ward}-{sheet}-{no}", "land_use_code": code,
             "expected_depth_m": round(d, 3), "mean_depth_m": round(float(stats["mean_depth_m"][i]), 3),
             "flooded_fraction": round(frac, 3), "depth_class": zonesmod.depth_class(d)}))
+    out.sort(key=lambda f: f["properties"]["id"])
     return out
+
+
+def _summed_area(mask: np.ndarray) -> np.ndarray:
+    """``sat[r, c]`` = number of True cells above and left of (r, c): any box's count in 4 look-ups."""
+    h, w = mask.shape
+    sat = np.zeros((h + 1, w + 1), np.int32 if h * w < 2**31 else np.int64)
+    np.cumsum(mask, axis=0, dtype=sat.dtype, out=sat[1:, 1:])
+    np.cumsum(sat[1:, 1:], axis=1, out=sat[1:, 1:])
+    return sat
 
 
 def _feature(geom: shapely.Geometry, props: dict) -> dict:

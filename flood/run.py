@@ -67,25 +67,53 @@ def resolve_dem(conn: Connection, dem: Path | None) -> Path:
     return Path(found[1])
 
 
-def land_use_layers(conn: Connection, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """(infiltration rate mm/h, permanent-water mask) per cell, from the current parcels."""
+@dataclass(frozen=True)
+class LandUseLayers:
+    """What the model takes from the current parcels, on the DEM's grid."""
+
+    infiltration: np.ndarray  # steady infiltration rate (mm/h) per cell
+    water: np.ndarray  # permanent water (rivers, lakes, ponds) per cell
+    keys: list[tuple[str, int, int, str]]  # (ward, sheet, parcel no, land-use code) of each parcel on the grid
+    windows: np.ndarray  # (n, 4) int32: row0, row1, col0, col1 (ends exclusive) of the cells each parcel's box meets
+
+
+def land_use_layers(conn: Connection, grid: Grid) -> LandUseLayers:
+    """Infiltration and permanent water per cell, and each parcel's window of cells, from the
+    current parcels."""
     move = zonesmod.mover(zonesmod.CITY_CRS, grid.crs)
     inverse = zonesmod.mover(grid.crs, zonesmod.CITY_CRS)
     footprint = inverse(shapely.box(*array_bounds(*grid.shape, grid.transform)))
     codes = sorted(set(INFILTRATION_MM_H) | set(WATER_CODES))
     code_ids = {c: k for k, c in enumerate(codes, start=1)}
     use = np.zeros(grid.shape, np.uint16)
+    keys: list[tuple[str, int, int, str]] = []
+    boxes: list[np.ndarray] = []
     for batch in flooddb.parcels_in(conn, footprint.bounds):
         shapes = []
-        for _, _, _, code, wkb in batch:
+        for ward, sheet, no, code, wkb in batch:
             if code not in code_ids:
                 code_ids[code] = len(code_ids) + 1
                 codes.append(code)
             shapes.append((move(shapely.from_wkb(wkb)), code_ids[code]))
+            keys.append((ward, sheet, no, code))
         rasterio.features.rasterize(shapes, out=use, transform=grid.transform)
+        boxes.append(shapely.bounds(np.array([g for g, _ in shapes], dtype=object)))
     rates = np.array([0.0] + [infiltration_rate(c) for c in codes], np.float32)
     water_ids = np.array([False] + [c in WATER_CODES for c in codes])
-    return rates[use], water_ids[use]
+    windows = _windows(np.concatenate(boxes) if boxes else np.zeros((0, 4)), grid)
+    return LandUseLayers(rates[use], water_ids[use], keys, windows)
+
+
+def _windows(bounds: np.ndarray, grid: Grid) -> np.ndarray:
+    """The cells (row0, row1, col0, col1; ends exclusive, clipped to the grid) that each box
+    (minx, miny, maxx, maxy, in the grid's CRS) meets; the whole grid if the grid is rotated."""
+    t, (h, w) = grid.transform, grid.shape
+    if t.b or t.d:
+        return np.tile(np.array([0, h, 0, w], np.int32), (len(bounds), 1))
+    c = (bounds[:, [0, 2]] - t.c) / t.a
+    r = (bounds[:, [3, 1]] - t.f) / t.e
+    out = np.stack([np.floor(r.min(1)), np.ceil(r.max(1)), np.floor(c.min(1)), np.ceil(c.max(1))], axis=1)
+    return np.clip(out, 0, [h, h, w, w]).astype(np.int32)
 
 
 def _footprint(grid: Grid) -> shapely.Geometry:
@@ -108,7 +136,8 @@ def run(engine: Engine, storm: Storm, dem: Path | None, var_dir: Path, out_dir: 
         dem_path = resolve_dem(conn, dem)
         grid = read_dem(dem_path, progress=_bind(progress, "reading the DEM"))
         t = step("read_dem", t)
-        infil, water = land_use_layers(conn, grid)
+        layers = land_use_layers(conn, grid)
+        infil, water = layers.infiltration, layers.water
         t = step("land_use", t)
     rain = storm.rain_mm if rain_grid is None else rain_grid(grid)
     result = simulate(grid, rain, storm.duration_h, storm.drainage_mm_h, infil if storm.infiltration else None,

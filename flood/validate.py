@@ -74,7 +74,7 @@ def validate(conn: Connection, scenario: str) -> Validation:
         rows.append({"code": h.code, "name": h.name, "events": h.events, "model_depth_m": round(d, 3),
                      "hit": d >= FLOODED_M})
     hits = sum(r["hit"] for r in rows)
-    _, water = land_use_layers(conn, grid)
+    water = land_use_layers(conn, grid).water
     flooded, false_alarm = _false_alarm(grid, water, [move(shapely.Point(h.x, h.y)) for h in spots])
     return Validation(scenario, len(rows), hits, hits / len(rows) if rows else None, flooded, false_alarm,
                       false_alarm / flooded if flooded else None,

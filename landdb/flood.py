@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from landdb.models import CITY_SRID
+from landdb.parcels import ParcelKey
 
 _SCENARIO_COLUMNS = ("name", "kind", "rain_mm", "duration_h", "drainage_mm_h", "infiltration", "storm_start",
                      "description")
@@ -175,12 +176,15 @@ def parcels_in(conn: Connection, bbox: tuple[float, float, float, float], batch:
         yield [(r[0], int(r[1]), int(r[2]), r[3], bytes(r[4])) for r in part]
 
 
-def parcels_touching(conn: Connection, geom_wkb: bytes) -> list[tuple]:
-    """(ward, sheet, parcel, land-use code, WKB) of current parcels intersecting a geometry."""
+def current_parcels(conn: Connection, keys: list[tuple[str, int, int]]) -> list[tuple]:
+    """(ward, sheet, parcel, land-use code, WKB) of the current versions of the given parcels."""
+    if not keys:
+        return []
+    packed = [ParcelKey(w, s, n).packed for w, s, n in keys]
     return [(r[0], int(r[1]), int(r[2]), r[3], bytes(r[4])) for r in conn.execute(text("""
         SELECT ward_code, map_sheet, parcel_no, land_use_code, ST_AsBinary(geom) FROM parcel_versions
-        WHERE valid_to IS NULL AND ST_Intersects(geom, ST_GeomFromWKB(:g, :srid))
-    """), {"g": geom_wkb, "srid": CITY_SRID})]
+        WHERE valid_to IS NULL AND parcel_key = ANY(:k)
+    """), {"k": packed})]
 
 
 def parcel(conn: Connection, parcel_id: str) -> dict | None:

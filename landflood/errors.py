@@ -33,6 +33,10 @@ class QueryError(LandfloodError, ValueError):
     """A request parameter or filter cannot be used; the message names the bad part."""
 
 
+class UriTooLongError(QueryError):
+    """The request's query string is longer than the service accepts."""
+
+
 class QueryTimeoutError(LandfloodError, TimeoutError):
     """A request's work ran longer than the service allows; it was stopped."""
 

@@ -8,18 +8,15 @@ nothing of the web. Outputs never carry owners' personal data.
 from __future__ import annotations
 
 import copy
+import json
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, g, has_request_context
+from flask import Blueprint, g, has_request_context, request
 from pygeoapi.process.base import BaseProcessor
-from shapely.errors import ShapelyError
-from shapely.geometry import shape
-
 from landflood.errors import DataError, LandfloodError
-from ogc_api import context
+from ogc_api import context, geometries, limits
 
 bp = Blueprint("processes", __name__)
 
@@ -124,6 +121,16 @@ class _Process(BaseProcessor):
         raise NotImplementedError
 
 
+def _number(data: dict, name: str, default: float | None = None) -> float | None:
+    """A number input (a JSON number, not a string or a boolean), or ``default`` when absent."""
+    value = data.get(name, default)
+    if value is None or value is default:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataError(f"{name} must be a number, not {json.dumps(value)[:40]}")
+    return float(value)
+
+
 class FloodRiskReport(_Process):
     METADATA = REPORT_METADATA
 
@@ -138,10 +145,10 @@ class FloodRiskReport(_Process):
             raise DataError("parcel_id must be a string: ward code-map sheet-parcel number, such as 00070-12-345")
         geom = None
         if geometry:
-            try:
-                geom = shape(geometry.get("geometry", geometry))
-            except (AttributeError, TypeError, ValueError, KeyError, IndexError, ShapelyError) as exc:
-                raise DataError(f"geometry is not a GeoJSON geometry or feature: {exc}") from exc
+            if not isinstance(geometry, dict):
+                raise DataError("geometry must be a GeoJSON geometry or feature object (CRS84)")
+            geom = geometries.from_geojson(geometry.get("geometry", geometry), "geometry")
+            geometries.check_lon_lat(geom, "geometry")
         return "application/json", _run(parcel_report, parcel_id=parcel_id or None, geometry=geom)
 
 
@@ -149,18 +156,19 @@ class WaterloggingNowcast(_Process):
     METADATA = NOWCAST_METADATA
 
     def run(self, data: dict) -> tuple[str, Any]:
-        from flood.nowcast import nowcast
+        from flood.nowcast import check_inputs, nowcast
 
-        try:
-            duration = float(data.get("duration_h", 1.0))
-            rain = None if data.get("rain_mm_h") is None else float(data["rain_mm_h"])
-            per_gauge = {str(k): float(v) for k, v in (data.get("per_gauge") or {}).items()} or None
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise DataError(f"rain_mm_h, per_gauge values and duration_h must be numbers: {exc}") from exc
-        numbers = [duration, *([] if rain is None else [rain]), *(per_gauge or {}).values()]
-        if not all(math.isfinite(v) for v in numbers) or duration <= 0 or min(numbers) < 0:
-            raise DataError("duration_h must be positive and rainfall must not be negative (finite numbers)")
-        return "application/geo+json", _run(nowcast, rain_mm_h=rain, per_gauge=per_gauge, duration_h=duration)
+        duration = _number(data, "duration_h", 1.0)
+        rain = _number(data, "rain_mm_h")
+        raw = data.get("per_gauge")
+        if raw is not None and not isinstance(raw, dict):
+            raise DataError('per_gauge must be an object of rain rates by gauge code, such as {"HN-RG01": 40}')
+        per_gauge = {str(k): _number(raw, k) for k in raw} if raw else None
+        assert duration is not None
+        check_inputs(rain, per_gauge, duration)  # type: ignore[arg-type]
+        wait = context.state().settings.api_timeout_s
+        return "application/geo+json", _run(nowcast, rain_mm_h=rain, per_gauge=per_gauge, duration_h=duration,
+                                             wait_s=wait)
 
 
 def _register_routes() -> None:
@@ -175,6 +183,11 @@ def _register_routes() -> None:
 
     @bp.route("/processes/<process_id>/execution", methods=["POST"])
     def execute(process_id: str):
+        # pygeoapi parses the body itself and answers 500 to some shapes; check it first.
+        body = limits.load_json(request.get_data(), "the execution request")
+        if not isinstance(body, dict) or not isinstance(body.get("inputs", {}), dict):
+            raise DataError('send a JSON object with the inputs, such as {"inputs": {"rain_mm_h": 60, '
+                            '"duration_h": 2}}')
         g.pop("process_error", None)
         resp = pygeoapi_call(processes_api.execute_process, process_id)
         error = g.pop("process_error", None)

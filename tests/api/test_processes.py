@@ -216,11 +216,11 @@ BAD_REPORTS = [
     ({"parcel_id": PARCEL, "geometry": {"type": "Point", "coordinates": [105.8542, 21.0285]}}, 400, "not both"),
     ({"parcel_id": 5}, 400, "parcel_id must be a string"),
     ({"geometry": {"type": "Polygon", "coordinates": [[[105.85, 21.02], [105.86, 21.03], [105.86, 21.02],
-                                                       [105.85, 21.03], [105.85, 21.02]]]}}, 400, "invalid"),
+                                                       [105.85, 21.03], [105.85, 21.02]]]}}, 400, "not valid (Self-intersection"),
     ({"geometry": {"type": "Blob", "coordinates": [1, 2]}}, 400, "not a GeoJSON geometry"),
-    ({"geometry": "POINT (105.85 21.03)"}, 400, "not a GeoJSON geometry"),
+    ({"geometry": "POINT (105.85 21.03)"}, 400, "must be a GeoJSON geometry or feature object"),
     ({"geometry": {"type": "Point", "coordinates": [KNOWN_E, KNOWN_N]}}, 400, "not longitude, latitude"),
-    ([PARCEL], 400, '"inputs" must be a JSON object'),
+    ([PARCEL], 400, 'send a JSON object with the inputs'),
 ]
 
 
@@ -281,14 +281,17 @@ def test_rain_at_one_gauge_floods_near_it(proc) -> None:
 
 
 BAD_NOWCASTS = [
-    ({"rain_mm_h": -1}, "must not be negative"),
-    ({"rain_mm_h": 20, "duration_h": 0}, "duration_h must be positive"),
-    ({"rain_mm_h": "heavy"}, "must be numbers"),
-    ({"rain_mm_h": "inf"}, "finite"),
-    ({"rain_mm_h": 20, "duration_h": 100}, "between 0 and 72 hours"),
+    ({"rain_mm_h": -1}, "rain rates must be between 0 and 300 mm/h"),
+    ({"rain_mm_h": 1e300}, "rain rates must be between 0 and 300 mm/h"),
+    ({"rain_mm_h": 20, "duration_h": 0}, "duration_h must be more than 0 and at most 24 hours"),
+    ({"rain_mm_h": "heavy"}, 'rain_mm_h must be a number, not "heavy"'),
+    ({"rain_mm_h": "inf"}, "must be a number"),
+    ({"rain_mm_h": True}, "must be a number"),
+    ({"rain_mm_h": 20, "duration_h": 100}, "at most 24 hours"),
     ({"rain_mm_h": 20, "per_gauge": {"HN-RG01": 20}}, "not both"),
     ({"per_gauge": {"HN-RG99": 20}}, "unknown rain gauge(s) HN-RG99; known gauges: HN-RG01, HN-RG02"),
-    ({"per_gauge": [20]}, "must be numbers"),
+    ({"per_gauge": [20]}, "per_gauge must be an object of rain rates by gauge code"),
+    ({"per_gauge": {"HN-RG01": "x"}}, "HN-RG01 must be a number"),
     ({}, "there are no rain observations in the database: give rain_mm_h or rain per gauge"),
 ]
 
