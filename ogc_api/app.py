@@ -17,13 +17,15 @@ import sqlalchemy.exc
 from flask import Flask, Response, g, request, url_for
 from werkzeug.datastructures import Headers
 from pygeoapi.api import API, APIRequest, apply_gzip, landing_page
+from pygeoapi.models.provider.base import TileMatrixSetEnum
 from pygeoapi.openapi import get_oas
 
 from landdb.database import ensure_database, make_engine
-from landflood.errors import LandfloodError
+from landflood.errors import LandfloodError, NotFoundError
 from landflood.settings import Settings
-from ogc_api import auth, context, errors, items
-from ogc_api.config import maps_link, pygeoapi_config
+from ogc_api import auth, context, errors, items, limits
+from ogc_api.collections import COLLECTIONS
+from ogc_api.config import TILE_MATRIX_SET, TILED, maps_link, pygeoapi_config
 from ogc_api.db import DatabaseUnavailable, Pools, translate
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     config = pygeoapi_config(settings)
     app = Flask(__name__, static_folder=config["server"]["templates"]["static"], static_url_path="/static")
     app.url_map.strict_slashes = False
+    app.config["MAX_CONTENT_LENGTH"] = limits.MAX_BODY_BYTES
     pools = Pools(url, settings.database_read_url, settings.api_timeout_s)
     state = context.AppState(settings=settings, pools=pools, api=None)
     state.engine = make_engine(url, statement_timeout_s=settings.api_timeout_s)
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _before() -> None:
+    limits.check_request(request)
     requested = request.args.get("lang") or request.accept_languages.best_match(LANGS) or "vi"
     g.lang = requested[:2] if requested[:2] in LANGS else "vi"
     auth.authenticate()
@@ -154,6 +158,21 @@ def _register_pygeoapi(app: Flask) -> None:
     }
     for rule, (name, fn) in routes.items():
         app.add_url_rule(rule, name, _passthrough(fn))
+    app.before_request(_known_tiling)
+
+
+def _known_tiling() -> None:
+    """Answer an unknown tile matrix set or an untiled collection with a 404 that names what
+    there is (pygeoapi answers some with a 400, and one with an UnboundLocalError)."""
+    args = request.view_args or {}
+    tms, cid = args.get("tms"), args.get("cid")
+    if request.endpoint in ("tilesets", "tileset", "tileset_metadata") and cid in COLLECTIONS and cid not in TILED:
+        raise NotFoundError(f"{cid!r} has no vector tiles; tiled collections: {', '.join(TILED)}")
+    if request.endpoint in ("tileset", "tileset_metadata") and tms != TILE_MATRIX_SET:
+        raise NotFoundError(f"tile matrix set {tms!r} is not offered for {cid}; use {TILE_MATRIX_SET}")
+    known = [e.value.tileMatrixSet for e in TileMatrixSetEnum]
+    if request.endpoint == "tilematrixset" and tms not in known:
+        raise NotFoundError(f"there is no tile matrix set {tms!r}; /TileMatrixSets lists {', '.join(known)}")
 
 
 def _landing() -> Response:

@@ -11,6 +11,8 @@ from ogc_api.collections import COLLECTIONS, Collection
 #: Hanoi's extent in CRS84 (the province before and after 1 July 2025).
 HANOI_BBOX = [105.28, 20.56, 106.02, 21.39]
 TILED = ("parcels", "flood-risk-zones", "waterlogging-points")
+#: The one tile matrix set the vector tiles come in.
+TILE_MATRIX_SET = "WebMercatorQuad"
 MVT = "application/vnd.mapbox-vector-tile"
 
 
@@ -39,7 +41,7 @@ def _feature_resource(coll: Collection, url: str) -> dict[str, Any]:
             "type": "tile",
             "name": "ogc_api.tiles.LandfloodTileProvider",
             "data": coll.id,
-            "options": {"zoom": {"min": 0, "max": 22}, "schemes": ["WebMercatorQuad"]},
+            "options": {"zoom": {"min": 0, "max": 22}, "schemes": [TILE_MATRIX_SET]},
             "format": {"name": "pbf", "mimetype": MVT},
         })
     extents: dict[str, Any] = {"spatial": {"bbox": HANOI_BBOX, "crs": crsmod.CRS84}}

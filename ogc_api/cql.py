@@ -12,18 +12,20 @@ The translation to SQL is ours: a property name is looked up in the collection's
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import lark
+from lark.visitors import Transformer_NonRecursive
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_json
 
 from landdb.models import CITY_SRID
 from landflood.errors import QueryError
 from ogc_api import crs as crsmod
+from ogc_api import geometries, limits
 from ogc_api.collections import Collection
 
 _FUNC_PREFIX = "lf_"
@@ -45,21 +47,53 @@ def _parser() -> lark.Lark:
 
 
 def parse(text: str | None = None, body: str | bytes | dict | None = None) -> ast.Node:
-    """The filter as a pygeofilter tree; a :class:`QueryError` naming the bad part otherwise."""
+    """The filter as a pygeofilter tree; a :class:`QueryError` naming the bad part otherwise.
+
+    Neither the text's parser nor its transformation recurse, and the tree is checked (without
+    recursion) against ``limits.MAX_FILTER_DEPTH`` before anything walks it recursively.
+    """
     if text is not None:
         try:
-            return _ToAst().transform(_parser().parse(text))
+            tree = _ToAst().transform(_parser().parse(text))
         except lark.exceptions.UnexpectedInput as exc:
             raise QueryError(_lark_message(text, exc)) from exc
         except lark.exceptions.VisitError as exc:
             raise QueryError(f"filter: {exc.orig_exc}") from exc
-    try:
-        doc = json.loads(body) if isinstance(body, (str, bytes)) else body
-        return parse_json(_rewrite_json(doc))
-    except json.JSONDecodeError as exc:
-        raise QueryError(f"filter: the CQL2 JSON body is not JSON ({exc.msg} at character {exc.pos})") from exc
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise QueryError(f"filter: cannot read the CQL2 JSON: {exc}") from exc
+    else:
+        doc = limits.load_json(body, "the CQL2 JSON filter") if isinstance(body, (str, bytes)) else body
+        try:
+            tree = parse_json(_rewrite_json(doc))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise QueryError(f"filter: cannot read the CQL2 JSON: {str(exc)[:200]}") from exc
+    _check_shape(tree)
+    return tree
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, ast.Node):
+        return list(node.get_sub_nodes() or [])
+    if isinstance(node, (list, tuple)):
+        return list(node)
+    if isinstance(node, values.Interval):
+        return [node.start, node.end]
+    return []
+
+
+def _check_shape(tree: Any) -> None:
+    """Refuse a filter nested too deeply or with too many values (walked without recursion)."""
+    stack, count = [(tree, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if depth > limits.MAX_FILTER_DEPTH:
+            raise QueryError(f"filter: operators are nested more than {limits.MAX_FILTER_DEPTH} deep; simplify "
+                             "it (for many alternatives of one property, use IN (...))")
+        if count > limits.MAX_FILTER_VALUES:
+            raise QueryError(f"filter: more than {limits.MAX_FILTER_VALUES:,} operators and values; simplify it")
+        if isinstance(node, ast.In) and len(node.sub_nodes) > limits.MAX_IN_VALUES:
+            raise QueryError(f"filter: an IN list holds {len(node.sub_nodes):,} values; at most "
+                             f"{limits.MAX_IN_VALUES:,} are accepted")
+        stack.extend((c, depth + 1) for c in _children(node))
 
 
 def _lark_message(text: str, exc: lark.exceptions.UnexpectedInput) -> str:
@@ -89,7 +123,7 @@ def _ring(coords: list) -> list:
     return [list(c) for c in coords]
 
 
-class _ToAst(lark.Transformer):
+class _ToAst(Transformer_NonRecursive):
     """The parse tree of ``cql2_text.lark`` as pygeofilter AST nodes."""
 
     def or_(self, a): return ast.Or(a[0], a[1])
@@ -129,7 +163,10 @@ class _ToAst(lark.Transformer):
 
     def number(self, a):
         text = str(a[0])
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        value = float(text) if any(c in text for c in ".eE") else int(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise QueryError(f"{text} is too large a number")
+        return value
 
     def boolean(self, a): return str(a[0]).upper() == "TRUE"
     def timestamp(self, a): return _instant(str(a[0]))
@@ -177,12 +214,32 @@ def _rewrite_json(node: Any) -> Any:
             args = [args[0], [args[1], args[2]]]
         return {**node, "op": op, "args": args}
     if "interval" in node:  # open ends ('..') are None for pygeofilter
-        return {"interval": [None if v == ".." else v for v in node["interval"]]}
+        ends = node["interval"]
+        if not isinstance(ends, list) or len(ends) != 2 or not all(isinstance(v, str) for v in ends):
+            raise QueryError("filter: an interval's ends are dates or timestamps (or '..' for open), such as "
+                             '{"interval": ["2024-01-01", ".."]}')
+        return {"interval": [None if v == ".." else v for v in ends]}
     return {k: _rewrite_json(v) for k, v in node.items()}
 
 
+#: The kind of each property type, for checking that a comparison makes sense.
+_KINDS = {"string": "string", "integer": "number", "number": "number", "boolean": "boolean",
+          "date-time": "timestamp", "date": "timestamp"}
+_KIND_NAMES = {"string": "text", "number": "a number", "boolean": "a boolean", "timestamp": "a date or time",
+               "null": "NULL"}
+#: Spatial predicates for which a geometry may be cut to the city CRS's region (``ogc_api.geometries``):
+#: (predicate, side of the literal geometry), "any" for symmetric ones.
+_CUT_OK = {("INTERSECTS", "any"), ("DISJOINT", "any"), ("DWITHIN", "any"), ("WITHIN", "rhs"), ("CONTAINS", "lhs")}
+#: What a cut-away geometry (wholly outside the region) gives each predicate for stored features.
+_OUTSIDE = {"DISJOINT": "TRUE"}
+
+
 class Translator:
-    """Turns a pygeofilter tree into a SQL condition with psycopg named parameters."""
+    """Turns a pygeofilter tree into a SQL condition with psycopg named parameters.
+
+    Every value is checked against the kind of what it is compared with (a map sheet is a
+    number, a date is a date), so that a mismatch is a 400 naming both, never a database error.
+    """
 
     def __init__(self, coll: Collection, officer: bool, lang: str, filter_crs: crsmod.Crs,
                  params: dict[str, Any]) -> None:
@@ -190,18 +247,23 @@ class Translator:
         self.params = params
 
     def bind(self, value: Any) -> str:
+        if len(self.params) >= limits.MAX_FILTER_VALUES:
+            raise QueryError(f"filter: more than {limits.MAX_FILTER_VALUES:,} values; simplify it")
         name = f"p{len(self.params)}"
         self.params[name] = value
         return f"%({name})s"
 
     def property_sql(self, name: str, for_what: str = "filter") -> str:
         """The SQL of a queryable property; unknown and hidden properties are the same error."""
+        return self._property(name, for_what)[0]
+
+    def _property(self, name: str, for_what: str = "filter") -> tuple[str, str]:
         prop = self.coll.prop(name)
         if prop is None or (prop.officer and not self.officer) or not prop.queryable:
             names = [p.name for p in self.coll.visible(self.officer) if p.queryable]
             raise QueryError(f"{for_what}: {self.coll.id} has no queryable property {name!r}; "
                              f"use one of: {', '.join(names)}")
-        return prop.sql.format(lang=self.lang)
+        return prop.sql.format(lang=self.lang), _KINDS.get(prop.type, "string")
 
     def sql(self, node: Any) -> str:
         if isinstance(node, ast.And):
@@ -216,23 +278,37 @@ class Translator:
                 and node.lhs.name.startswith(_FUNC_PREFIX) and node.rhs is True:
             return self._function_predicate(node.lhs)
         if isinstance(node, ast.Comparison):
-            return f"({self.value(node.lhs)} {node.op.value} {self.value(node.rhs)})"
+            lhs, rhs = self._pair(node.lhs, node.rhs, node.op.value)
+            return f"({lhs} {node.op.value} {rhs})"
         if isinstance(node, ast.Like):
+            (lhs, kind), (pattern, pkind) = self.value(node.lhs), self.value(node.pattern)
+            if kind != "string" or pkind != "string":
+                wrong = kind if kind != "string" else pkind
+                raise QueryError(f"filter: LIKE compares text with a text pattern, not {_KIND_NAMES.get(wrong, wrong)}")
             op = "ILIKE" if node.nocase else "LIKE"
-            return f"({self.value(node.lhs)} {'NOT ' if node.not_ else ''}{op} {self.value(node.pattern)})"
+            return f"({lhs} {'NOT ' if node.not_ else ''}{op} {pattern})"
         if isinstance(node, ast.In):
-            items = ", ".join(self.value(v) for v in node.sub_nodes)
-            return f"({self.value(node.lhs)} {'NOT ' if node.not_ else ''}IN ({items}))"
+            lhs, kind = self.value(node.lhs)
+            items = ", ".join(self._as(kind, v, "IN") for v in node.sub_nodes)
+            return f"({lhs} {'NOT ' if node.not_ else ''}IN ({items}))"
         if isinstance(node, ast.Between):
-            return (f"({self.value(node.lhs)} {'NOT ' if node.not_ else ''}BETWEEN "
-                    f"{self.value(node.low)} AND {self.value(node.high)})")
+            lhs, kind = self.value(node.lhs)
+            if kind not in ("number", "timestamp"):
+                raise QueryError(f"filter: BETWEEN needs numbers or dates, and {_describe(node.lhs)} is "
+                                 f"{_KIND_NAMES.get(kind, kind)}")
+            low, high = self._as(kind, node.low, "BETWEEN"), self._as(kind, node.high, "BETWEEN")
+            return f"({lhs} {'NOT ' if node.not_ else ''}BETWEEN {low} AND {high})"
         if isinstance(node, ast.IsNull):
-            return f"({self.value(node.lhs)} IS {'NOT ' if node.not_ else ''}NULL)"
+            return f"({self.value(node.lhs)[0]} IS {'NOT ' if node.not_ else ''}NULL)"
         if isinstance(node, ast.SpatialComparisonPredicate):
             fn = {"INTERSECTS": "ST_Intersects", "DISJOINT": "ST_Disjoint", "CONTAINS": "ST_Contains",
                   "WITHIN": "ST_Within", "TOUCHES": "ST_Touches", "CROSSES": "ST_Crosses",
                   "OVERLAPS": "ST_Overlaps", "EQUALS": "ST_Equals"}[node.op.value]
-            return f"{fn}({self.geometry(node.lhs)}, {self.geometry(node.rhs)})"
+            lhs = self.geometry(node.lhs, node.op.value, "lhs")
+            rhs = self.geometry(node.rhs, node.op.value, "rhs")
+            if lhs is None or rhs is None:
+                return _OUTSIDE.get(node.op.value, "FALSE")
+            return f"{fn}({lhs}, {rhs})"
         if isinstance(node, ast.TemporalPredicate):
             name = {"BEFORE": "t_before", "AFTER": "t_after", "DURING": "t_during", "TEQUALS": "t_equals",
                     "TOVERLAPS": "t_intersects", "DISJOINT": "t_disjoint"}.get(node.op.value)
@@ -243,39 +319,90 @@ class Translator:
             return "TRUE" if node else "FALSE"
         raise QueryError(f"filter: {type(node).__name__} is not supported here")
 
-    def value(self, node: Any) -> str:
+    def value(self, node: Any) -> tuple[str, str]:
+        """(SQL, kind) of a scalar: a property, a literal, CASEI/lower() or arithmetic."""
         if isinstance(node, ast.Attribute):
-            return self.property_sql(node.name)
+            return self._property(node.name)
         if isinstance(node, ast.Function):
             if node.name.lower() in ("lower", "casei"):
-                return f"lower({self.value(node.arguments[0])})"
+                if len(node.arguments) != 1:
+                    raise QueryError(f"filter: {node.name.upper()}() takes one argument")
+                sql, kind = self.value(node.arguments[0])
+                if kind != "string":
+                    raise QueryError(f"filter: {node.name.upper()}() takes text, not {_KIND_NAMES.get(kind, kind)}")
+                return f"lower({sql})", "string"
             raise QueryError(f"filter: function {node.name}() is not supported; use CASEI() or lower()")
         if isinstance(node, ast.Arithmetic):
-            return f"({self.value(node.lhs)} {node.op.value} {self.value(node.rhs)})"
+            (lhs, a), (rhs, b) = self.value(node.lhs), self.value(node.rhs)
+            if a != "number" or b != "number":
+                raise QueryError(f"filter: {node.op.value} needs numbers on both sides")
+            return f"({lhs} {node.op.value} {rhs}::numeric)", "number"
         if isinstance(node, (values.Geometry, values.Envelope)):
             raise QueryError("filter: a geometry can only be compared with S_* spatial predicates")
-        if isinstance(node, (str, int, float, bool, dt.datetime, dt.date)) or node is None:
-            return self.bind(node)
-        raise QueryError(f"filter: {node!r} is not a value this API understands")
+        kind = _literal_kind(node)
+        if kind is None:
+            raise QueryError(f"filter: {_describe(node)} is not a value this API understands")
+        if kind == "number" and not math.isfinite(float(node)):
+            raise QueryError("filter: numbers must be finite")
+        return self.bind(node), kind
 
-    def geometry(self, node: Any) -> str:
+    def _pair(self, a: Any, b: Any, op: str) -> tuple[str, str]:
+        """Both sides of a comparison, the literal one read as the kind of the other."""
+        if _literal_kind(b) is not None and _literal_kind(a) is None:
+            lhs, kind = self.value(a)
+            return lhs, self._as(kind, b, op)
+        if _literal_kind(a) is not None and _literal_kind(b) is None:
+            rhs, kind = self.value(b)
+            return self._as(kind, a, op), rhs
+        (lhs, ka), (rhs, kb) = self.value(a), self.value(b)
+        if ka != kb and "null" not in (ka, kb):
+            raise QueryError(f"filter: {op} compares {_describe(a)} ({_KIND_NAMES.get(ka, ka)}) with "
+                             f"{_describe(b)} ({_KIND_NAMES.get(kb, kb)})")
+        return lhs, rhs
+
+    def _as(self, kind: str, node: Any, op: str) -> str:
+        """A literal bound as ``kind`` (a date string as a timestamp), or a 400 naming both."""
+        if _literal_kind(node) is None:
+            sql, other = self.value(node)
+            if other != kind:
+                raise QueryError(f"filter: {op} mixes {_KIND_NAMES.get(kind, kind)} with {_describe(node)}")
+            return sql
+        have = _literal_kind(node)
+        if have == "null" or have == kind:
+            return self.value(node)[0]
+        if kind == "timestamp" and have == "string":
+            return f"{self.bind(_instant(node))}::timestamptz"
+        raise QueryError(f"filter: {op} compares {_KIND_NAMES.get(kind, kind)} with {_describe(node)} "
+                         f"({_KIND_NAMES.get(have or '', have)})")
+
+    def geometry(self, node: Any, predicate: str = "INTERSECTS", side: str = "rhs") -> str | None:
+        """SQL of a geometry operand in the city CRS; None for a literal wholly outside the region
+        the city's data can lie in (see ``ogc_api.geometries``)."""
         if isinstance(node, ast.Attribute):
             if node.name.lower() not in ("geometry", "geom", "the_geom"):
                 raise QueryError(f"filter: spatial predicates compare the geometry, not {node.name!r}")
             return self.coll.geom
         if isinstance(node, values.Geometry):
-            geom = f"ST_SetSRID(ST_GeomFromGeoJSON({self.bind(json.dumps(node.geometry))}), {self.filter_crs.srid})"
+            geom = geometries.from_geojson(node.geometry, "filter")
         elif isinstance(node, values.Envelope):
-            geom = (f"ST_MakeEnvelope({self.bind(node.x1)}, {self.bind(node.y1)}, {self.bind(node.x2)}, "
-                    f"{self.bind(node.y2)}, {self.filter_crs.srid})")
+            geom = self._box([node.x1, node.y1, node.x2, node.y2])
         elif isinstance(node, ast.Function) and node.name.lower() == "bbox" and len(node.arguments) == 4:
-            x1, y1, x2, y2 = (self.bind(float(a)) for a in node.arguments)
-            geom = f"ST_MakeEnvelope({x1}, {y1}, {x2}, {y2}, {self.filter_crs.srid})"
+            geom = self._box(list(node.arguments))
         else:
-            raise QueryError(f"filter: {node!r} is not a geometry")
-        if self.filter_crs.flip:
-            geom = f"ST_FlipCoordinates({geom})"
-        return f"ST_Transform({geom}, {CITY_SRID})"
+            raise QueryError(f"filter: {_describe(node)} is not a geometry")
+        cut = (predicate, "any") in _CUT_OK or (predicate, side) in _CUT_OK
+        part = geometries.in_request_crs(geom, self.filter_crs, "filter", cut)
+        if part is None:
+            return None
+        return f"ST_Transform(ST_GeomFromWKB({self.bind(part.wkb)}, {self.filter_crs.srid}), {CITY_SRID})"
+
+    def _box(self, numbers: list[Any]) -> Any:
+        from ogc_api.features import bbox_geometry, parse_bbox  # the same rules as the bbox parameter
+
+        if not all(_literal_kind(n) == "number" for n in numbers):
+            raise QueryError("filter: BBOX takes four numbers")
+        return bbox_geometry(parse_bbox(",".join(repr(float(n)) for n in numbers), self.filter_crs),
+                             self.filter_crs)
 
     def _function_predicate(self, node: ast.Function) -> str:
         name = node.name[len(_FUNC_PREFIX):].lower()
@@ -283,29 +410,44 @@ class Translator:
             if len(node.arguments) != 3:
                 raise QueryError("filter: S_DWITHIN takes (geometry, geometry, distance in meters)")
             a, b, dist = node.arguments
+            if _literal_kind(dist) != "number" or not 0 <= float(dist) <= geometries.MAX_DISTANCE_M:
+                raise QueryError(f"filter: S_DWITHIN's distance must be a number of metres from 0 to "
+                                 f"{geometries.MAX_DISTANCE_M:,.0f}")
+            lhs, rhs = self.geometry(a, "DWITHIN"), self.geometry(b, "DWITHIN")
+            if lhs is None or rhs is None:
+                return "FALSE"
             # Distances in metres on the VN-2000 plane (scale error under 0.01% across Hanoi).
-            return f"ST_DWithin({self.geometry(a)}, {self.geometry(b)}, {self.value(dist)}::float8)"
+            return f"ST_DWithin({lhs}, {rhs}, {self.bind(float(dist))}::float8)"
         if len(node.arguments) != 2:
             raise QueryError(f"filter: {name.upper()} takes two arguments")
         return self._temporal(name, node.arguments)
 
+    def _bound(self, value: Any) -> str | None:
+        """SQL of one end of an interval: None when open ('..')."""
+        if value in (None, ".."):
+            return None
+        if isinstance(value, str):
+            value = _instant(value)
+        if not isinstance(value, (dt.datetime, dt.date)):
+            raise QueryError(f"filter: an interval's ends are dates or timestamps (or '..' for open), not "
+                             f"{_describe(value)}")
+        return f"{self.bind(value)}::timestamptz"
+
     def _range(self, node: Any) -> str:
         """A tstzrange for a temporal operand (an instant is a range with both bounds included)."""
         if isinstance(node, values.Interval):
-            start = "'-infinity'::timestamptz" if node.start in (None, "..") else f"{self.bind(node.start)}::timestamptz"
-            end = "'infinity'::timestamptz" if node.end in (None, "..") else f"{self.bind(node.end)}::timestamptz"
-            return f"tstzrange({start}, {end}, '[]')"
+            start, end = self._bound(node.start), self._bound(node.end)
+            return (f"tstzrange({start or chr(39) + '-infinity' + chr(39) + '::timestamptz'}, "
+                    f"{end or chr(39) + 'infinity' + chr(39) + '::timestamptz'}, '[]')")
         if isinstance(node, ast.Attribute):
-            prop = self.coll.prop(node.name)
-            if prop is None or prop.type not in ("date-time", "date"):
-                self.property_sql(node.name)  # unknown or hidden: the usual error
+            sql, kind = self._property(node.name)
+            if kind != "timestamp":
                 raise QueryError(f"filter: {node.name!r} is not a date or time")
-            sql = self.property_sql(node.name)
             return f"tstzrange({sql}::timestamptz, {sql}::timestamptz, '[]')"
         if isinstance(node, (dt.datetime, dt.date)):
             v = self.bind(node)
             return f"tstzrange({v}::timestamptz, {v}::timestamptz, '[]')"
-        raise QueryError(f"filter: {node!r} is not an instant or an interval")
+        raise QueryError(f"filter: {_describe(node)} is not an instant or an interval")
 
     def _temporal(self, name: str, args: list[Any]) -> str:
         a, b = (self._range(x) for x in args)
@@ -324,3 +466,30 @@ class Translator:
         if sql is None:
             raise QueryError(f"filter: {name.upper()} is not supported")
         return sql
+
+
+def _literal_kind(node: Any) -> str | None:
+    """The kind of a literal value, or None when ``node`` is not a literal."""
+    if node is None:
+        return "null"
+    if isinstance(node, bool):
+        return "boolean"
+    if isinstance(node, (int, float)):
+        return "number"
+    if isinstance(node, str):
+        return "string"
+    if isinstance(node, (dt.datetime, dt.date)):
+        return "timestamp"
+    return None
+
+
+def _describe(node: Any) -> str:
+    """A short name for a filter operand, for messages."""
+    if isinstance(node, ast.Attribute):
+        return f"property {node.name!r}"
+    if isinstance(node, ast.Function):
+        return f"{node.name}()"
+    if _literal_kind(node) is not None:
+        text = repr(node)
+        return text if len(text) <= 40 else text[:40] + "…"
+    return type(node).__name__

@@ -42,11 +42,10 @@ from pygeoapi.provider.base import ProviderQueryError
 from pygeoapi.provider.base_edr import BaseEDRProvider
 from pygeoapi.util import render_j2_template
 from shapely.errors import ShapelyError
-from shapely.validation import explain_validity
 
 from landdb import rainfall as rdb
 from landflood.errors import NotFoundError, QueryError
-from ogc_api import context
+from ogc_api import context, geometries
 from ogc_api import crs as crsmod
 from ogc_api.features import parse_datetime
 
@@ -145,29 +144,24 @@ def edr_args(offered: tuple[str, ...] = ("covjson", "geojson", "html")) -> EdrAr
     return EdrArgs(start=window[0], end=window[1], crs=crs, fmt=_format(offered))
 
 
-def parse_coords(crs: crsmod.Crs, kinds: tuple[str, ...], example: str) -> str:
-    """The ``coords`` WKT, checked to be a valid geometry of one of ``kinds`` (2D WKT returned)."""
+def parse_coords(crs: crsmod.Crs, kinds: tuple[str, ...], example: str, cut: bool = False) -> str | None:
+    """The ``coords`` WKT, checked (``ogc_api.geometries``) to be a valid geometry of one of ``kinds``
+    in range for ``crs``; returned as 2D WKT with x the easting or longitude (flipped from
+    EPSG:4326's order). None when ``cut`` allows and nothing of it lies where gauges can be."""
     raw = request.args.get("coords", "").strip()
+    shown = raw if len(raw) <= 80 else raw[:80] + "…"
     if not raw:
         raise QueryError(f"coords is required, for example coords={example}")
     try:
         geom = shapely.force_2d(shapely.wkt.loads(raw))
     except (ShapelyError, ValueError) as exc:
-        raise QueryError(f"coords={raw!r} is not valid WKT ({exc})") from None
+        raise QueryError(f"coords={shown!r} is not valid WKT ({str(exc)[:120]})") from None
     if geom.geom_type.upper() not in kinds:
         raise QueryError(f"coords: a {geom.geom_type.upper()} is not accepted here; give a {' or '.join(kinds)}, "
                          f"for example coords={example}")
-    coords = shapely.get_coordinates(geom)
-    if geom.is_empty or not all(math.isfinite(v) for v in coords.flat):
-        raise QueryError(f"coords={raw!r} has no usable coordinates")
-    if crs.srid == 4326:
-        lon, lat = (coords[:, 1], coords[:, 0]) if crs.flip else (coords[:, 0], coords[:, 1])
-        if abs(lon).max() > 180 or abs(lat).max() > 90:
-            order = "latitude longitude" if crs.flip else "longitude latitude"
-            raise QueryError(f"coords={raw!r} is outside the range of {order} degrees ({crs.uri})")
-    if not geom.is_valid:
-        raise QueryError(f"coords: the {geom.geom_type.upper()} is not valid ({explain_validity(geom)})")
-    return geom.wkt
+    geometries.check(geom, "coords")
+    part = geometries.in_request_crs(geom, crs, "coords", cut)
+    return None if part is None else part.wkt
 
 
 def parse_within() -> float:
@@ -179,13 +173,15 @@ def parse_within() -> float:
         value = float(raw)
     except ValueError:
         raise QueryError(f"within={raw!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise QueryError(f"within={raw!r} must be a positive distance")
     if not units:
         raise QueryError("within-units is required: km or m")
     if units.lower() not in UNITS_M:
-        raise QueryError(f"within-units={units!r} is not supported; use km or m")
-    return value * UNITS_M[units.lower()]
+        raise QueryError(f"within-units={units[:20]!r} is not supported; use km or m")
+    metres = value * UNITS_M[units.lower()]
+    if not math.isfinite(value) or value <= 0 or metres > geometries.MAX_DISTANCE_M:
+        raise QueryError(f"within={raw[:20]!r} must be a positive distance of at most "
+                         f"{geometries.MAX_DISTANCE_M / 1000:g} km")
+    return metres
 
 
 # --- routes -----------------------------------------------------------------------------------
@@ -221,6 +217,7 @@ def location(code: str) -> Response:
 def position() -> Response:
     args = edr_args()
     wkt = parse_coords(args.crs, ("POINT",), "POINT(105.8542 21.0285)")
+    assert wkt is not None  # never cut
     with context.state().pools.read() as conn:
         nearest = _spatial(rdb.nearest_gauge, conn, wkt, args.crs)
         if nearest is None:
@@ -236,6 +233,7 @@ def position() -> Response:
 def radius() -> Response:
     args = edr_args()
     wkt = parse_coords(args.crs, ("POINT", "MULTIPOINT"), "POINT(105.8542 21.0285)")
+    assert wkt is not None  # never cut
     within_m = parse_within()
     with context.state().pools.read() as conn:
         ids = _spatial(rdb.gauges_within, conn, wkt, args.crs, within_m)
@@ -248,9 +246,9 @@ def radius() -> Response:
 def area() -> Response:
     args = edr_args()
     wkt = parse_coords(args.crs, ("POLYGON", "MULTIPOLYGON"), "POLYGON((105.80 21.00,105.90 21.00,105.90 21.06,"
-                                                             "105.80 21.06,105.80 21.00))")
+                                                             "105.80 21.06,105.80 21.00))", cut=True)
     with context.state().pools.read() as conn:
-        ids = _spatial(rdb.gauges_in_area, conn, wkt, args.crs)
+        ids = _spatial(rdb.gauges_in_area, conn, wkt, args.crs) if wkt else []
         if not ids:
             raise NotFoundError(f"area: no rain gauge inside {wkt}")
         return _series(conn, ids, args, "area", single=False)
@@ -258,10 +256,11 @@ def area() -> Response:
 
 def _spatial(fn: Any, conn: psycopg.Connection, wkt: str, crs: crsmod.Crs, *more: Any) -> Any:
     """Run a gauge search; coordinates PostGIS cannot transform are the client's error."""
+    # parse_coords has put x first (longitude for EPSG:4326): nothing to flip any more.
     try:
-        return fn(conn, wkt, crs.srid, crs.flip, *more)
+        return fn(conn, wkt, crs.srid, False, *more)
     except (psycopg.DataError, psycopg.InternalError) as exc:
-        raise QueryError(f"coords={wkt!r} cannot be used in {crs.uri} ({str(exc).strip().splitlines()[0]})") from None
+        raise QueryError(f"coords cannot be used in {crs.uri} ({str(exc).strip().splitlines()[0][:120]})") from None
 
 
 # --- responses --------------------------------------------------------------------------------

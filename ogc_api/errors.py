@@ -14,6 +14,7 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (DatabaseUnavailable, 503, "ServiceUnavailable"),
     (errors.QueryTimeoutError, 504, "Timeout"),
     (errors.ServiceBusyError, 503, "ServiceUnavailable"),
+    (errors.UriTooLongError, 414, "URITooLong"),
     (errors.QueryError, 400, "InvalidParameterValue"),
     (errors.DataError, 400, "InvalidParameterValue"),
     (errors.AuthenticationError, 401, "NotAuthorized"),

@@ -7,7 +7,6 @@ validated like a row of the ETL, and recorded in the audit log with the officer'
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,7 +15,6 @@ import numpy as np
 import shapely
 from flask import Response, request
 from pyproj import Transformer
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
@@ -32,11 +30,13 @@ from landflood.errors import (
     PreconditionFailedError,
     PreconditionRequiredError,
 )
-from ogc_api import auth, context
+from ogc_api import auth, context, geometries, limits
 from ogc_api import crs as crsmod
 from ogc_api.collections import Collection
 
 EDITABLE = ("ward_code", "map_sheet", "parcel_no", "land_use", "area_legal_m2", "address")
+#: parcel_versions.area_legal_m2 is numeric(14, 2).
+MAX_AREA_M2 = 10**12
 
 
 def _officer(coll: Collection) -> ApiUser:
@@ -46,11 +46,8 @@ def _officer(coll: Collection) -> ApiUser:
     return user
 
 
-def _body() -> dict[str, Any]:
-    try:
-        doc = json.loads(request.get_data() or b"null")
-    except json.JSONDecodeError as exc:
-        raise DataError(f"the body is not JSON ({exc.msg} at character {exc.pos})") from exc
+def _body(what: str = "the body") -> dict[str, Any]:
+    doc = limits.load_json(request.get_data() or b"null", what)
     if not isinstance(doc, dict) or doc.get("type") != "Feature":
         raise DataError("send one GeoJSON Feature with 'geometry' and 'properties'")
     return doc
@@ -62,22 +59,22 @@ def _content_crs() -> crsmod.Crs:
 
 
 def _geometry(doc: dict[str, Any], in_crs: crsmod.Crs) -> BaseGeometry:
-    try:
-        geom = shape(doc["geometry"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise DataError(f"the feature's geometry cannot be read: {exc}") from exc
-    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
-        raise DataError(f"a parcel is a Polygon or MultiPolygon, not {geom.geom_type}{' (empty)' if geom.is_empty else ''}")
+    geom = geometries.from_geojson(doc.get("geometry"), "geometry")
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise DataError(f"a parcel is a Polygon or MultiPolygon, not {geom.geom_type}")
+    geom = geometries.in_crs_domain(geom, in_crs, "geometry")  # x is the longitude from here on
     if in_crs.srid != CITY_SRID:
-        t = Transformer.from_crs(in_crs.srid, CITY_SRID, always_xy=not in_crs.flip)
+        t = Transformer.from_crs(in_crs.srid, CITY_SRID, always_xy=True)
         geom = shapely.transform(geom, lambda xy: _transform(t, xy))
+        if not np.isfinite(shapely.get_coordinates(geom)).all():
+            raise DataError(f"the geometry cannot be transformed from {in_crs.uri} to VN-2000; check Content-Crs")
     if not geom.is_valid:
         raise DataError(f"invalid geometry: {shapely.is_valid_reason(geom)}; repair it (for example "
                         "ST_MakeValid, or QGIS 'Fix geometries') and send it again")
     return shapely.multipolygons([geom]) if geom.geom_type == "Polygon" else geom
 
 
-def _transform(t: Transformer, xy):
+def _transform(t: Transformer, xy: np.ndarray) -> np.ndarray:
     x, y = t.transform(xy[:, 0], xy[:, 1])
     return np.column_stack([x, y])
 
@@ -102,16 +99,19 @@ def _parcel_data(conn: Connection, props: dict[str, Any], geom: BaseGeometry, us
     try:
         area = None if area in (None, "") else Decimal(str(area))
     except InvalidOperation as exc:
-        raise DataError(f"area_legal_m2 {area!r} is not a number") from exc
-    if area is not None and area <= 0:
-        raise DataError("area_legal_m2 must be positive")
+        raise DataError(f"area_legal_m2 {str(area)[:40]!r} is not a number") from exc
+    if area is not None and not (area.is_finite() and 0 < area < MAX_AREA_M2):
+        raise DataError(f"area_legal_m2 must be a positive number of square metres below {MAX_AREA_M2:,}")
+    address = props.get("address")
+    if address is not None and (not isinstance(address, str) or "\x00" in address):
+        raise DataError("address must be text without NUL characters")
     outside = conn.execute(text(
         "SELECT EXISTS (SELECT 1 FROM admin_units) AND NOT EXISTS (SELECT 1 FROM admin_units "
         "WHERE ST_Intersects(geom, ST_GeomFromWKB(:g, :srid)))"), {"g": geom.wkb, "srid": CITY_SRID}).scalar()
     if outside:
         raise DataError("the geometry lies outside the city; check its CRS (send Content-Crs) and coordinates")
     return parcel_db.ParcelData(key=key, land_use_code=current, geom=geom, area_legal_m2=area,
-                                address=props.get("address"), source=user.actor)
+                                address=address, source=user.actor)
 
 
 def _check_if_match(conn: Connection, key: parcel_db.ParcelKey) -> None:
@@ -163,7 +163,7 @@ def create(coll: Collection) -> Response:
 
 def replace(coll: Collection, fid: str, patch: bool) -> Response:
     user = _officer(coll)
-    doc = request.get_json(silent=True) if patch else _body()
+    doc = limits.load_json(request.get_data() or b"null", "the body") if patch else _body()
     if not isinstance(doc, dict):
         raise DataError("send a JSON object: a GeoJSON Feature, or for PATCH the properties/geometry to change")
     key = parcel_db.ParcelKey.parse(fid)

@@ -127,7 +127,7 @@ def test_create_replace_patch_delete_with_etags_history_and_audit(client, office
 @pytest.mark.parametrize(("change", "says"), [
     ({"land_use": "XYZ"}, "land_use 'XYZ'"),
     ({"ward_code": "7"}, "not a valid key"),
-    ({"area_legal_m2": -5}, "must be positive"),
+    ({"area_legal_m2": -5}, "must be a positive number"),
     ({"owner": "x"}, "cannot be written"),
 ])
 def test_writes_are_validated_like_an_etl_row(client, officer, change, says) -> None:

@@ -264,7 +264,7 @@ def test_parameter_name_and_html(edr) -> None:
     (f"{BASE}/position?coords=POINT(105.85", 400, ["coords", "not valid WKT"]),
     (f"{BASE}/position?coords=POLYGON((0 0,1 0,1 1,0 0))", 400, ["POLYGON", "POINT"]),
     (f"{BASE}/position", 400, ["coords is required"]),
-    (f"{BASE}/position?coords=POINT(205 21)", 400, ["coords", "longitude latitude"]),
+    (f"{BASE}/position?coords=POINT(205 21)", 400, ["coords", "longitude, latitude", "±180°"]),
     (f"{BASE}/area?coords=POLYGON((105.8 21,105.9 21.1,105.9 21,105.8 21.1,105.8 21))", 400, ["not valid",
                                                                                             "Self-intersection"]),
     (f"{BASE}/locations/HK?datetime=yesterday", 400, ["datetime", "yesterday"]),
