@@ -333,6 +333,29 @@ def test_outputs_never_carry_owners_for_anyone(proc, proc_db) -> None:
         assert mine == other
 
 
+def test_the_same_rain_is_answered_once(proc) -> None:
+    first = post(proc, NOWCAST, {"rain_mm_h": 45, "duration_h": 1.5})
+    again = post(proc, NOWCAST, {"rain_mm_h": 45, "duration_h": 1.5})
+    assert again == first  # the kept answer, its generated_at included
+    other = post(proc, NOWCAST, {"rain_mm_h": 46, "duration_h": 1.5})
+    assert other["properties"]["rain"] == {"uniform_mm_h": 46.0}
+
+
+def test_a_nowcast_waits_for_its_turn_then_says_busy(proc_db) -> None:
+    from flood import nowcast as nowcast_module
+    from ogc_api.app import create_app
+
+    app = create_app(make_settings(proc_db["url"]).model_copy(update={"api_timeout_s": 0.3}))
+    try:
+        with nowcast_module._lock:  # another nowcast is computing
+            resp = app.test_client().post(NOWCAST, json={"inputs": {"rain_mm_h": 33}})
+        assert resp.status_code == 503 and resp.headers["Retry-After"]
+        assert "another nowcast is being computed" in resp.get_json()["description"]
+        assert app.test_client().post(NOWCAST, json={"inputs": {"rain_mm_h": 33}}).status_code == 200
+    finally:
+        app.extensions["landflood"].pools.close()
+
+
 def test_nowcast_sees_an_edit_of_the_register(proc, proc_db) -> None:
     """Runs last: it turns the flooded parcel into a pond, which is permanent water, not waterlogging."""
     before = post(proc, NOWCAST, {"rain_mm_h": 80, "duration_h": 2})
