@@ -363,10 +363,23 @@ class ManagedCluster:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """Serialise start/stop between processes (e.g. parallel test workers)."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        with (self.home / ".lock").open("a") as fh:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            lock = (self.home / ".lock").open("a")
+        except PermissionError as exc:
+            raise ClusterError(_unreachable(self.home, exc)) from exc
+        with lock as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             yield
+
+
+def _unreachable(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot be used by this user, naming the directory that keeps them out."""
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    blocker = next((p for p in reversed(path.parents) if p.exists() and not os.access(p, os.X_OK)), None)
+    why = (f"user {me} may not enter {blocker}" if blocker else f"user {me} may not write there ({exc.strerror})")
+    return (f"cannot use {path} for the managed cluster: {why}. Set LANDFLOOD_VAR_DIR to a directory "
+            f"{me} can write (for example ~/.local/share/landflood), or open the path to {me}")
 
 
 def _find_bindir(settings: Settings, major: str | None) -> Path:

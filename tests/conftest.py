@@ -4,6 +4,8 @@ throwaway databases migrated to head. Nothing here mocks the database."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,23 @@ from landdb.migrate import upgrade
 from landflood.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_from_the_developers_settings() -> Iterator[None]:
+    """The suite sees only the settings it makes: no LANDFLOOD_* variable of the developer's shell
+    and no ``.env`` (which Settings reads from the working directory: the session runs in an empty
+    one, so CLI subprocesses read none either). The managed cluster under the checkout's var/
+    stays the default database."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("LANDFLOOD_")]:
+            mp.delenv(name)
+        # Open to every user: the cluster tests run the CLI as an unprivileged one in it.
+        cwd = Path(tempfile.mkdtemp(prefix="landflood-tests-cwd-"))
+        cwd.chmod(0o755)
+        mp.chdir(cwd)
+        yield
+    shutil.rmtree(cwd, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from landdb.cluster import ManagedCluster
 from landdb.database import make_engine
 from landdb.migrate import upgrade
 from landflood.settings import Settings
-from tests.landdb.test_cluster import TEST_ROOT, _free_port
+from tests.helpers import CLUSTERS as TEST_ROOT
+from tests.helpers import free_port
 
 
 @pytest.mark.cluster
@@ -20,7 +21,7 @@ def test_a_database_restart_is_a_503_and_the_service_recovers() -> None:
     from ogc_api.app import create_app
 
     var_dir = TEST_ROOT / f"outage-{uuid.uuid4().hex[:8]}"
-    cluster = ManagedCluster(Settings(var_dir=var_dir, pg_port=_free_port(), database_url=None))
+    cluster = ManagedCluster(Settings(var_dir=var_dir, pg_port=free_port(), database_url=None))
     try:
         cluster.start()
         url = cluster.create_database("landflood")

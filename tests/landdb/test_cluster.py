@@ -12,6 +12,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,18 +30,13 @@ from landflood.cli import main
 from landflood.errors import DatabaseError
 from landflood.settings import Settings
 
-REPO = Path(__file__).resolve().parents[2]
-TEST_ROOT = REPO / "var" / "test-clusters"
+from tests.helpers import CLUSTERS as TEST_ROOT
+from tests.helpers import REPO, free_port, traversable_by
+
 IS_ROOT = os.geteuid() == 0
 TEST_USER = "landflood-test"
 
 root_only = pytest.mark.skipif(not IS_ROOT, reason="only meaningful when the tests run as root")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _libpq(url: str) -> str:
@@ -90,7 +86,7 @@ class Throwaway:
 def _new(name: str, var_dir: Path | None = None, port: int | None = None) -> Throwaway:
     var_dir = var_dir or TEST_ROOT / f"{name}-{uuid.uuid4().hex[:8]}"
     assert var_dir.resolve() != (REPO / "var").resolve()  # never the project's own cluster
-    return Throwaway(var_dir, port or _free_port())
+    return Throwaway(var_dir, port or free_port())
 
 
 def _remove(made: Throwaway) -> None:
@@ -322,11 +318,15 @@ def _cli_as(user: pwd.struct_passwd, env: dict[str, str | None], *args: str) -> 
 
 @pytest.mark.cluster
 @root_only
-def test_ordinary_user_runs_the_cluster_directly(new_cluster: Callable[..., Throwaway]) -> None:
+def test_ordinary_user_runs_the_cluster_directly(new_cluster: Callable[..., Throwaway], tmp_path: Path) -> None:
     user = _test_user()
-    c = new_cluster("as-user")
-    c.var_dir.mkdir(parents=True)
-    os.chown(c.var_dir, user.pw_uid, user.pw_gid)
+    if not traversable_by(user, REPO):
+        pytest.skip(f"the checkout {REPO} is under a directory {user.pw_name} cannot enter, so a process "
+                    "of theirs cannot load landflood's code")
+    # The cluster lives where the user can reach it, whatever the checkout's own parents are.
+    home = Path(tempfile.mkdtemp(prefix="landflood-as-user-", dir="/tmp"))
+    os.chown(home, user.pw_uid, user.pw_gid)
+    c = new_cluster("as-user", var_dir=home / "var")
 
     code, output = _cli_as(user, c.env, "start")
     assert code == 0, output
@@ -341,11 +341,25 @@ def test_ordinary_user_runs_the_cluster_directly(new_cluster: Callable[..., Thro
     assert code == 0 and "stopped" in output
     code, output = _cli_as(user, c.env, "stop")
     assert code == 0 and "already stopped" in output
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.cluster
+@root_only
+def test_a_var_dir_the_user_cannot_reach_is_a_clear_error(tmp_path: Path) -> None:
+    user = _test_user()
+    private = tmp_path / "private"  # pytest's tmp_path is 0700, root's
+    (private / "var").mkdir(parents=True)
+    env = {"LANDFLOOD_VAR_DIR": str(private / "var"), "LANDFLOOD_PG_PORT": str(free_port()),
+           "LANDFLOOD_DATABASE_URL": None}
+    code, output = _cli_as(user, env, "start")
+    assert code == 1
+    assert f"user {user.pw_name} may not enter" in output and "LANDFLOOD_VAR_DIR" in output
 
 
 def test_external_url_overrides_the_managed_cluster(tmp_path: Path) -> None:
     var_dir = tmp_path / "untouched"
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     env = {"LANDFLOOD_VAR_DIR": str(var_dir),
            "LANDFLOOD_DATABASE_URL": f"postgresql://someone:s3cret@127.0.0.1:{port}/elsewhere"}
     expected = f"postgresql+psycopg://someone:s3cret@127.0.0.1:{port}/elsewhere"
@@ -385,7 +399,7 @@ def test_external_url_pointing_at_a_postgis(running: Throwaway, tmp_path: Path) 
 
 
 def test_without_a_cluster_url_says_to_start_it(tmp_path: Path) -> None:
-    c = Throwaway(tmp_path / "fresh", _free_port())
+    c = Throwaway(tmp_path / "fresh", free_port())
     result = c.cli("url")
     assert result.exit_code == 1
     assert "landflood db start" in result.output and "Traceback" not in result.output
