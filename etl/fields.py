@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 from etl.read import norm_name
+from etl.report import shown, shown_error, shown_names
 from landflood.errors import DataError
 
 #: Field -> accepted column names (after norm_name). The first names are the common ones.
@@ -39,7 +40,7 @@ def load_mapping(path: Path | None) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
         mapping = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read the mapping file {path}: {exc}") from exc
+        raise DataError(f"cannot read the mapping file {path}: {shown_error(exc)}") from exc
     if not all(isinstance(v, str) for v in mapping.values()):
         raise DataError(f"{path}: every entry must be field = \"column name\"")
     return mapping
@@ -54,14 +55,15 @@ def resolve(columns: list[str], known: dict[str, tuple[str, ...]], mapping: dict
     """
     unknown = set(mapping) - set(known)
     if unknown:
-        raise DataError(f"the mapping names unknown fields {sorted(unknown)}; known fields: {sorted(known)}")
+        raise DataError(f"the mapping names unknown fields {shown_names(sorted(unknown))}; "
+                        f"known fields: {', '.join(sorted(known))}")
     by_norm = {norm_name(c): c for c in columns}
     found: dict[str, str] = {}
     for field, aliases in known.items():
         if field in mapping:
             if mapping[field] not in columns:
-                raise DataError(f"the mapping says {field} is column {mapping[field]!r}, which the file "
-                                f"does not have; its columns are {columns}")
+                raise DataError(f"the mapping says {field} is column {shown(mapping[field])}, which the file "
+                                f"does not have; its columns are {shown_names(columns)}")
             found[field] = mapping[field]
             continue
         col = next((by_norm[a] for a in aliases if a in by_norm), None)
@@ -72,6 +74,7 @@ def resolve(columns: list[str], known: dict[str, tuple[str, ...]], mapping: dict
         looked = "; ".join(f"{f}: {', '.join(known[f][:4])}" for f in missing)
         raise DataError(
             f"cannot find the column(s) for {', '.join(missing)} (looked for {looked}); the file has "
-            f"{columns}. Name them in a mapping file: --mapping FILE with lines like {missing[0]} = \"COLUMN\""
+            f"{shown_names(columns)}. Name them in a mapping file: --mapping FILE with lines like "
+            f"{missing[0]} = \"COLUMN\""
         )
     return found

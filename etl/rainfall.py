@@ -45,7 +45,7 @@ from sqlalchemy import Engine
 
 from etl import fields, loading, points, read
 from etl.loading import Progress
-from etl.report import LoadReport
+from etl.report import LoadReport, clip, shown
 from landdb import rainfall as rdb
 from landflood.errors import DataError
 
@@ -161,18 +161,17 @@ def _duration(minutes: int) -> str:
 
 def _stage_rows(batch: read.Batch, cols: dict[str, str], decode, transformer, assumed: list[int]) -> Iterator[tuple]:
     """Staging tuples (rdb.STAGE_COLUMNS) for a batch; ``assumed`` counts times without a timezone."""
-    geoms, geom_problems = points.city_points(batch.geoms, transformer)
+    geoms, geom_problems = points.city_points(batch, transformer)
     get = {f: batch.columns[c] for f, c in cols.items()}
     for i, row_no in enumerate(batch.rows):
         values = {f: decode(v[i]) for f, v in get.items()}
-        station = points.text_value(values["station_id"])
-        problem = None if station else "missing station id"
+        station, problem = points.code_value(values["station_id"], "station id")
         observed = None
         try:
             observed, was_assumed = points.parse_time(values["time"])
             assumed[0] += was_assumed
         except ValueError:
-            problem = problem or (f"time {values['time']!r} is not a date and time "
+            problem = problem or (f"time {shown(values['time'])} is not a date and time "
                                   "(write 2024-07-20T14:00+07:00 or 20/07/2024 14:00)")
         rain, rain_problem = _rain(values["rain_mm"])
         problem = problem or rain_problem or geom_problems[i]
@@ -188,12 +187,12 @@ def _rain(value) -> tuple[float | None, str | None]:
         number = read.parse_number(value)
     except DataError:
         if read.norm_name(cell) in MISSING_TEXT:
-            return None, f"missing value {cell!r}"
-        return None, f"rain {cell!r} is not a number"
+            return None, f"missing value {shown(cell)}"
+        return None, f"rain {shown(cell)} is not a number"
     if number is None or math.isnan(number):
         return None, "no rain value (a missing reading is not 0 mm)"
     if number in SENTINELS:
-        return None, f"{cell} is a missing-value code, not a measurement"
+        return None, f"{clip(cell)} is a missing-value code, not a measurement"
     if number < 0:
-        return None, f"negative rain {cell} mm"
+        return None, f"negative rain {clip(cell)} mm"
     return round(number, 3), None

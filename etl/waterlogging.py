@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from etl import fields, loading, points, read
 from etl.loading import Progress
-from etl.report import LoadReport
+from etl.report import LoadReport, clip, shown, shown_names
 from landdb import waterlogging as wdb
 from landflood.errors import DataError
 
@@ -128,7 +128,7 @@ def _layout(columns: list[str], has_geometry: bool) -> _Layout:
         raise DataError(
             f"found neither hotspots nor flood events: hotspots need a code, a name and a position, and this "
             f"file lacks {missing}; events need a code and a start time (thoi_gian_bat_dau, started_at). "
-            f"The file has the columns {columns}"
+            f"The file has the columns {shown_names(columns)}"
         )
     depth_col = read.norm_name(cols.get("max_depth", ""))
     duration_col = read.norm_name(cols.get("duration", ""))
@@ -143,12 +143,11 @@ def _stage_rows(batch: read.Batch, layout: _Layout, decode, transformer, assumed
     """Staging tuples (wdb.STAGE_COLUMNS) for a batch; ``assumed`` counts times without a timezone."""
     geoms, geom_problems = ([None] * len(batch), None)
     if layout.has_points:
-        geoms, geom_problems = points.city_points(batch.geoms, transformer)
+        geoms, geom_problems = points.city_points(batch, transformer)
     get = {f: batch.columns[c] for f, c in layout.cols.items()}
     for i, row_no in enumerate(batch.rows):
         values = {f: decode(v[i]) for f, v in get.items()}
-        code = points.text_value(values["code"])
-        problem = None if code else "missing hotspot code"
+        code, problem = points.code_value(values["code"], "hotspot code")
         point = tuple(points.text_value(values.get(f)) for f in wdb.POINT_COLUMNS) if layout.has_points else (None,) * 4
         # In a file of hotspots with events, a row without name and position is just an event.
         has_point = layout.has_points and not (layout.has_events and point == (None,) * 4
@@ -177,7 +176,7 @@ def _event(values: dict, layout: _Layout, assumed: list[int]) -> tuple[bool, tup
     try:
         started, was_assumed = points.parse_time(raw["started_at"])
     except ValueError:
-        return True, (None,) * 4, (f"start time {raw['started_at']!r} is not a date and time "
+        return True, (None,) * 4, (f"start time {shown(raw['started_at'])} is not a date and time "
                                    "(write 2024-07-20T14:30+07:00 or 20/07/2024 14:30)")
     assumed[0] += was_assumed
     if started > dt.datetime.now(dt.UTC) + dt.timedelta(days=1):
@@ -197,14 +196,14 @@ def _number(value, what: str, scale: float, low: float, high: float, open_low: b
     try:
         number = read.parse_number(value)
     except DataError:
-        raise ValueError(f"{what} {value!r} is not a number") from None
+        raise ValueError(f"{what} {shown(value)} is not a number") from None
     if number is None:
         return None
     scaled = number * scale
     unit = {"duration": "min", "depth": "m", "rain": "mm"}[what]
-    shown = f"{scaled:g} {unit}" + (f" ({value} in the file)" if scale != 1 else "")
+    as_read = f"{scaled:g} {unit}" + (f" ({clip(str(value))} in the file)" if scale != 1 else "")
     if open_low and scaled <= low:
-        raise ValueError(f"{what} {shown} is not positive")
+        raise ValueError(f"{what} {as_read} is not positive")
     if not low <= scaled <= high:
-        raise ValueError(f"{what} {shown} is outside {low:g}-{high:g} {unit}")
+        raise ValueError(f"{what} {as_read} is outside {low:g}-{high:g} {unit}")
     return scaled
