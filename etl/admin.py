@@ -57,11 +57,11 @@ MAX_NAME_CHARS = 200
 #: Field -> accepted column names (after norm_name); see etl.fields.
 ADMIN_FIELDS: dict[str, tuple[str, ...]] = {
     "code": ("code", "ma", "madvhc", "madonvihanhchinh", "maso", "gsocode"),
-    "commune_code": ("communecode", "wardcode", "maxa", "maphuongxa", "maxaphuong"),
+    "commune_code": ("communecode", "wardcode", "maxa", "maphuongxa", "maxaphuong", "maphuong"),
     "district_code": ("districtcode", "mahuyen", "maquanhuyen"),
     "province_code": ("provincecode", "matinh", "matinhthanh"),
-    "name": ("name", "ten", "tendvhc", "tendonvi", "tendonvihanhchinh", "tenxa", "tenphuongxa",
-             "tenhuyen", "tenquanhuyen", "tentinh"),
+    "name": ("name", "ten", "tendvhc", "tendonvi", "tendonvihanhchinh", "tenxa", "tenphuongxa", "tenxaphuong",
+             "tenphuong", "tenhuyen", "tenquanhuyen", "tenquan", "tentinh", "tentinhthanh"),
     "level": ("level", "cap", "capdvhc", "caphanhchinh"),
     "kind": ("kind", "loai", "loaidvhc", "loaihinh"),
     "parent_code": ("parentcode", "parent", "macaptren", "madvhccaptren"),
@@ -162,8 +162,8 @@ def _resolve(columns: list[str], opts: AdminOptions) -> _Columns:
         if code_level is None:
             raise DataError(
                 f"cannot find the column with the unit codes (looked for code, ma, ma_dvhc, "
-                f"{opts.level or 'commune'}_code, ...); the file has {shown_names(columns)}. Name it in a mapping "
-                'file: --mapping FILE with a line code = "COLUMN"')
+                f"{opts.level or 'commune'}_code, ...); {fields.found_text(cols)}, among the file's "
+                f'{shown_names(columns)}. Name it in a mapping file: --mapping FILE with a line code = "COLUMN"')
         cols["code"] = by_level[code_level]
     own_level = code_level or opts.level
     if "parent_code" not in cols and own_level and own_level != "province":

@@ -83,6 +83,7 @@ class RowBuilder:
     places: Places | None
     ward_code: str | None = None
     repair: bool = False
+    area_scale: float = 1.0  # to m², from the unit the header names ("Diện tích (ha)")
     repaired: list[Reject] = field(default_factory=list)
 
     def build(self, batch: read.Batch) -> pa.Table:
@@ -159,7 +160,7 @@ class RowBuilder:
             if number is not None and number <= 0:
                 problems.add(i, f"legal area {shown(v)} is not positive")
             elif number is not None:
-                area[i] = round(number, 2)
+                area[i] = round(number * self.area_scale, 2)
         return area
 
     @staticmethod

@@ -24,6 +24,9 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 #: Longest hotspot code or station id: an identifier, not a text (and quoted whole in messages).
 MAX_CODE_CHARS = 100
 
+# A time of day: 14:30, 14h30, 14h, 14 giờ 30, 14g30, 14
+_CLOCK = re.compile(r"^(\d{1,2})\s*(?:[:hHgG]|giờ)?\s*(\d{2})?\s*(?:phút|p|')?$")
+
 _TO_LONLAT = Transformer.from_crs(crsmod.CITY_CRS, crsmod.WGS84, always_xy=True)
 # Day first, as Vietnamese tables write dates: 20/07/2024, 20-07-2024 14:30, 20.07.2024 14:30:05
 _DAY_FIRST = re.compile(
@@ -107,6 +110,26 @@ def parse_time(value: object) -> tuple[dt.datetime, bool]:
     if t.tzinfo is None or t.utcoffset() is None:
         return t.replace(tzinfo=LOCAL_TZ), True
     return t, False
+
+
+def parse_day_time(day: object, clock: object) -> tuple[dt.datetime, bool]:
+    """``parse_time`` for a table that splits the date ("Ngày": 20/07/2024) from the time of day
+    ("Thời gian", "Giờ": 14:30, 14h30, 14 giờ, 14; 24 is the day's end). Either cell may be blank, and
+    the time cell may hold a whole date and time. Raises ValueError when the cells are not a time."""
+    if text_value(day) is None:
+        return parse_time(clock)
+    start, assumed = parse_time(day)
+    if isinstance(clock, dt.time):
+        hour, minute = clock.hour, clock.minute
+    elif text_value(clock) is None:
+        return start, assumed
+    elif m := _CLOCK.match(str(clock).strip()):
+        hour, minute = int(m[1]), int(m[2] or 0)
+    else:
+        return parse_time(clock)
+    if minute > 59 or hour > 24 or (hour == 24 and minute):
+        raise ValueError(f"{clock!r} is not a time of day")
+    return start.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(hours=hour, minutes=minute), assumed
 
 
 def _parse_text(s: str) -> dt.datetime:

@@ -70,11 +70,16 @@ LIMITS = rdb.Limits(
 
 #: Field -> accepted column names (after read.norm_name), Vietnamese and English.
 RAINFALL_FIELDS: dict[str, tuple[str, ...]] = {
-    "station_id": ("stationid", "matram", "code", "station", "stationcode", "matramdo", "sohieutram", "id"),
+    "station_id": ("stationid", "matram", "code", "station", "stationcode", "matramdo", "sohieutram", "kyhieutram",
+                   "tram", "tramdo", "id"),
     "station_name": ("stationname", "tentram", "name", "tentramdo", "ten"),
-    "time": ("time", "thoigian", "datetime", "observedat", "ngaygio", "timestamp", "thoidiem", "date", "ngay"),
-    "rain_mm": ("rainmm", "luongmua", "muamm", "luongmuamm", "value", "rain", "mua", "precipitation"),
+    "date": ("ngay", "date", "ngaydo", "ngayquantrac"),
+    "time": ("time", "thoigian", "datetime", "observedat", "ngaygio", "timestamp", "thoidiem", "gio", "giodo",
+             "hour"),
+    "rain_mm": ("rain", "luongmua", "mua", "value", "tongluongmua", "precipitation"),
 }
+#: Rain is in mm: a header may say so ("Lượng mưa (mm)", "rain_mm"), but no other unit.
+RAIN_UNITS = {"mm": 1.0}
 
 
 @dataclass
@@ -84,6 +89,7 @@ class RainfallOptions:
     layer: str | None = None
     crs: str | None = None
     encoding: str = "auto"
+    mapping: dict[str, str] = field(default_factory=dict)
     interval_min: int | None = None
     strict: bool = False
     dry_run: bool = False
@@ -112,7 +118,9 @@ def _load(engine: Engine, path: Path, opts: RainfallOptions, report: RainfallRep
         raise DataError(f"--interval-min must be from 1 to {MAX_INTERVAL_MIN} minutes")
     src = read.open_source(path, opts.layer, geometry_required=False)
     report.layer = src.layer
-    cols = fields.resolve(src.fields, RAINFALL_FIELDS, {}, ("station_id", "time", "rain_mm"))
+    cols = fields.resolve(src.fields, RAINFALL_FIELDS, opts.mapping, ("station_id", ("time", "date"), "rain_mm"),
+                          {"rain_mm": RAIN_UNITS})
+    fields.column_unit(cols["rain_mm"], RAINFALL_FIELDS["rain_mm"], RAIN_UNITS)  # refuses "(inch)", "(mm/h)"
     first, batches = loading.first_batch(src, opts.batch_size, "rows")
     decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
     transformer = points.choose_crs(src, first, opts.crs, report) if points.has_geometry(first) else None
@@ -168,10 +176,11 @@ def _stage_rows(batch: read.Batch, cols: dict[str, str], decode, transformer, as
         station, problem = points.code_value(values["station_id"], "station id")
         observed = None
         try:
-            observed, was_assumed = points.parse_time(values["time"])
+            observed, was_assumed = points.parse_day_time(values.get("date"), values.get("time"))
             assumed[0] += was_assumed
         except ValueError:
-            problem = problem or (f"time {shown(values['time'])} is not a date and time "
+            cells = " ".join(str(values[f]) for f in ("date", "time") if points.text_value(values.get(f)))
+            problem = problem or (f"time {shown(cells)} is not a date and time "
                                   "(write 2024-07-20T14:00+07:00 or 20/07/2024 14:00)")
         rain, rain_problem = _rain(values["rain_mm"])
         problem = problem or rain_problem or geom_problems[i]

@@ -186,6 +186,8 @@ def _waterlogging_summary(report: LoadReport) -> None:
 @click.option("--crs", help="CRS of the station positions (e.g. EPSG:5897 for x/y columns), overriding the "
                             "file's; when neither says, lon/lat degrees are taken as WGS 84.")
 @_encoding_option
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='TOML or JSON file naming the columns the usual names do not find: station_id = "TRAM".')
 @click.option("--interval-min", type=click.IntRange(1, 1440),
               help="Minutes each value covers (60 for hourly, 1440 for daily). Default: per station, the "
                    "most common spacing of its times.")
@@ -194,14 +196,16 @@ def _waterlogging_summary(report: LoadReport) -> None:
 @_report_option
 @click.pass_obj
 def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
-             interval_min: int | None, strict: bool, dry_run: bool, report_path: Path | None) -> None:
+             mapping: Path | None, interval_min: int | None, strict: bool, dry_run: bool,
+             report_path: Path | None) -> None:
     """Load rain-gauge time series from PATH.
 
     PATH is a CSV (`;` or `,` separated, decimal commas accepted), GeoJSON or GeoPackage with one
-    row per station and time: station id (ma_tram, station_id), station name (ten_tram,
-    station_name), position (kinh_do/vi_do, lon/lat, or x/y with --crs; needed for a station not
-    yet in the database), time (thoi_gian, time; ISO 8601 with an offset such as
-    2024-07-20T14:00+07:00, or taken as Hanoi time) and rain in mm (luong_mua, rain_mm, value).
+    row per station and time: station id (Mã trạm, Trạm, station_id), station name (Tên trạm,
+    station_name), position (Kinh độ/Vĩ độ, lon/lat, or x/y with --crs; needed for a station not
+    yet in the database), time (Thời gian, time; ISO 8601 with an offset such as
+    2024-07-20T14:00+07:00, or taken as Hanoi time; or Ngày with Giờ, hours 1-24) and rain in mm
+    (Lượng mưa, Lượng mưa (mm), rain_mm, value).
 
     Rejected, each with its row and reason: missing-value codes (-999, -9999, 9999, ...) and
     negative values; repeated (station, time) rows (the first is kept); a station whose position
@@ -211,10 +215,11 @@ def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None,
     time they are seen; observations are upserted by station and time, so loading the same
     file twice changes nothing.
     """
+    from etl.fields import load_mapping
     from etl.rainfall import RainfallOptions, load_rainfall
 
-    opts = RainfallOptions(layer=layer, crs=crs, encoding=encoding, interval_min=interval_min, strict=strict,
-                           dry_run=dry_run, actor=f"etl:{Path(path).name}")
+    opts = RainfallOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping),
+                           interval_min=interval_min, strict=strict, dry_run=dry_run, actor=f"etl:{Path(path).name}")
     _run(settings, f"rainfall from {path.name}",
          lambda engine, progress: load_rainfall(engine, path, opts, progress), report_path, _rainfall_summary)
 
