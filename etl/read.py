@@ -62,7 +62,7 @@ class Batch:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def problem(self, i: int) -> str | None:
+    def problem(self, i: int | np.integer) -> str | None:
         """Why record ``i``'s geometry could not be read, or None."""
         return self.problems[i] if self.problems else None
 
@@ -331,8 +331,9 @@ def _csv_geoms(chunk: list[list[str]], meta: dict) -> tuple[np.ndarray, list[str
         i = meta["wkt"]
         wkt = np.array([r[i] if i < len(r) and r[i].strip() else None for r in chunk], dtype=object)
         geoms = shapely.from_wkt(wkt, on_invalid="ignore")
-        for j in np.flatnonzero(shapely.is_missing(geoms) & ~np.equal(wkt, None)):
-            problems[j] = f"{clip(meta['header'][i], 40)} {shown(wkt[j].strip())} is not a readable geometry"
+        given = np.array([v is not None for v in wkt], dtype=bool)
+        for bad in np.flatnonzero(shapely.is_missing(geoms) & given):
+            problems[bad] = f"{clip(meta['header'][i], 40)} {shown(wkt[bad].strip())} is not a readable geometry"
         return geoms, problems
     xy = np.full((n, 2), np.nan)
     for j, r in enumerate(chunk):
@@ -347,9 +348,9 @@ def _csv_geoms(chunk: list[list[str]], meta: dict) -> tuple[np.ndarray, list[str
     pts = shapely.points(xy)
     blank = np.isnan(xy)
     pts[blank.any(axis=1)] = None
-    for j in np.flatnonzero(blank[:, 0] != blank[:, 1]):
-        missing = meta["header"][meta["lat"] if blank[j, 1] else meta["lon"]]
-        problems[j] = problems[j] or f"no {clip(missing, 40)}: a position needs both coordinates"
+    for half in np.flatnonzero(blank[:, 0] != blank[:, 1]):
+        missing = meta["header"][meta["lat"] if blank[half, 1] else meta["lon"]]
+        problems[half] = problems[half] or f"no {clip(missing, 40)}: a position needs both coordinates"
     return pts, problems
 
 
