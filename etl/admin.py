@@ -27,7 +27,7 @@ import datetime as dt
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ from etl import crs as crsmod
 from etl import fields, loading, read
 from etl.loading import Progress
 from etl.polygons import Problems, check_geometries
-from etl.report import LoadReport
+from etl.report import LoadReport, shown, shown_names
 from landdb import admin as admindb
 from landdb import parcels as pdb
 from landdb.models import CITY_SRID
@@ -51,15 +51,17 @@ LEVELS = ("province", "district", "commune")
 CODE_WIDTH = {"province": 2, "district": 3, "commune": 5}
 #: Start of validity when neither the file nor --valid-from gives one.
 DEFAULT_VALID_FROM = dt.date(2008, 8, 1)
+#: Longest unit name ("Thị trấn Nông trường Mộc Châu" has 29 characters).
+MAX_NAME_CHARS = 200
 
 #: Field -> accepted column names (after norm_name); see etl.fields.
 ADMIN_FIELDS: dict[str, tuple[str, ...]] = {
     "code": ("code", "ma", "madvhc", "madonvihanhchinh", "maso", "gsocode"),
-    "commune_code": ("communecode", "wardcode", "maxa", "maphuongxa", "maxaphuong"),
+    "commune_code": ("communecode", "wardcode", "maxa", "maphuongxa", "maxaphuong", "maphuong"),
     "district_code": ("districtcode", "mahuyen", "maquanhuyen"),
     "province_code": ("provincecode", "matinh", "matinhthanh"),
-    "name": ("name", "ten", "tendvhc", "tendonvi", "tendonvihanhchinh", "tenxa", "tenphuongxa",
-             "tenhuyen", "tenquanhuyen", "tentinh"),
+    "name": ("name", "ten", "tendvhc", "tendonvi", "tendonvihanhchinh", "tenxa", "tenphuongxa", "tenxaphuong",
+             "tenphuong", "tenhuyen", "tenquanhuyen", "tenquan", "tentinh", "tentinhthanh"),
     "level": ("level", "cap", "capdvhc", "caphanhchinh"),
     "kind": ("kind", "loai", "loaidvhc", "loaihinh"),
     "parent_code": ("parentcode", "parent", "macaptren", "madvhccaptren"),
@@ -160,8 +162,8 @@ def _resolve(columns: list[str], opts: AdminOptions) -> _Columns:
         if code_level is None:
             raise DataError(
                 f"cannot find the column with the unit codes (looked for code, ma, ma_dvhc, "
-                f"{opts.level or 'commune'}_code, ...); the file has {columns}. Name it in a mapping file: "
-                '--mapping FILE with a line code = "COLUMN"')
+                f"{opts.level or 'commune'}_code, ...); {fields.found_text(cols)}, among the file's "
+                f'{shown_names(columns)}. Name it in a mapping file: --mapping FILE with a line code = "COLUMN"')
         cols["code"] = by_level[code_level]
     own_level = code_level or opts.level
     if "parent_code" not in cols and own_level and own_level != "province":
@@ -189,7 +191,7 @@ def _detect_crs(first: read.Batch):
 def _stage_rows(batch: read.Batch, columns: _Columns, decode, transformer, opts: AdminOptions,
                 report: LoadReport):
     """Staging rows for one batch: values parsed, geometry in the city CRS, a problem or None."""
-    moved = read.Batch(batch.rows, batch.columns, crsmod.transform(batch.geoms, transformer))
+    moved = replace(batch, geoms=crsmod.transform(batch.geoms, transformer))
     problems = Problems(len(batch))
     geoms = check_geometries(moved, opts.repair, problems, report.repaired)
     hexes = shapely.to_wkb(shapely.set_srid(geoms, CITY_SRID), hex=True, include_srid=True)
@@ -215,8 +217,10 @@ def _unit(values: dict, columns: _Columns, opts: AdminOptions) -> tuple[dict, st
         unit["code"] = _code(raw_code, level, "code")
         if not name:
             raise ValueError(f"unit {unit['code']} has no name")
+        if len(name) > MAX_NAME_CHARS:
+            raise ValueError(f"name {shown(name)} is longer than {MAX_NAME_CHARS} characters")
         if kind is None:
-            raise ValueError(f"cannot tell the kind of {name!r} from its name: give a kind column "
+            raise ValueError(f"cannot tell the kind of {shown(name)} from its name: give a kind column "
                              "(phuong, xa, thi_tran, quan, huyen, thi_xa, ...) or names starting with Phường, Xã, ...")
         if level not in _KIND_LEVELS[kind]:
             raise ValueError(f"a {kind} is a {' or '.join(_KIND_LEVELS[kind])}, not a {level}")
@@ -257,7 +261,7 @@ def _kind(value) -> str | None:
     for prefix, kind in _PREFIXES:
         if word == "".join(prefix) or word == kind.replace("_", ""):
             return kind
-    raise ValueError(f"unknown kind {value!r}: use one of {', '.join(_KIND_LEVELS)}")
+    raise ValueError(f"unknown kind {shown(value)}: use one of {', '.join(_KIND_LEVELS)}")
 
 
 def _level(values: dict, columns: _Columns, opts: AdminOptions, kind: str | None, code) -> str:
@@ -266,7 +270,7 @@ def _level(values: dict, columns: _Columns, opts: AdminOptions, kind: str | None
     if columns.has("level") and values.get("level") not in (None, ""):
         level = _LEVEL_WORDS.get(read.norm_name(str(values["level"])))
         if level is None:
-            raise ValueError(f"unknown level {values['level']!r}: use province, district or commune")
+            raise ValueError(f"unknown level {shown(values['level'])}: use province, district or commune")
         return level
     if columns.code_level:
         return columns.code_level
@@ -285,7 +289,7 @@ def _code(value, level: str, what: str) -> str:
         value = int(value)
     s = str(value).strip() if value is not None else ""
     if not s.isdigit() or not 2 <= len(s.zfill(CODE_WIDTH[level])) <= 5:
-        raise ValueError(f"{what} {value!r} is not a GSO code (2 to 5 digits)")
+        raise ValueError(f"{what} {shown(value)} is not a GSO code (2 to 5 digits)")
     return s.zfill(CODE_WIDTH[level])
 
 
@@ -295,7 +299,7 @@ def _parent_code(value, level: str) -> str:
         return _code(value, LEVELS[max(LEVELS.index(level) - 1, 0)], "parent code")
     s = str(value).strip()
     if not (s.isdigit() and 2 <= len(s) <= 5):
-        raise ValueError(f"parent code {value!r} is not a GSO code (2 to 5 digits)")
+        raise ValueError(f"parent code {shown(value)} is not a GSO code (2 to 5 digits)")
     return s
 
 
@@ -321,4 +325,4 @@ def _date(value, what: str) -> dt.date | None:
             return dt.datetime.strptime(s[:10], fmt).date()
         except ValueError:
             continue
-    raise ValueError(f"{what} {value!r} is not a date (write it as YYYY-MM-DD)")
+    raise ValueError(f"{what} {shown(value)} is not a date (write it as YYYY-MM-DD)")

@@ -35,6 +35,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from etl.report import shown
 from landflood.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ def _canonical(encoding: str) -> str:
     name = _ALIASES.get(encoding.strip().lower().replace("_", "-"))
     if name is None:
         raise DataError(
-            f"Unknown encoding {encoding!r}: use one of {', '.join(ENCODINGS)} "
+            f"Unknown encoding {shown(encoding)}: use one of {', '.join(ENCODINGS)} "
             "(the same names the --encoding option takes)."
         )
     return name
@@ -153,7 +154,7 @@ def decode(raw: bytes, encoding: str) -> str:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(
-                f"Bytes {raw[exc.start:exc.end]!r} at offset {exc.start} of {raw[:40]!r} are not "
+                f"Bytes {raw[exc.start:exc.end]!r} at offset {exc.start} of {shown(raw, 40)} are not "
                 "UTF-8: the file is probably in a legacy Vietnamese encoding; pass --encoding "
                 "cp1258, tcvn3 or vni, or let the loader detect it."
             ) from exc
@@ -162,7 +163,7 @@ def decode(raw: bytes, encoding: str) -> str:
         if undefined := _UNDEFINED[name].search(text):
             bad = undefined.start()
             raise DataError(
-                f"Byte 0x{raw[bad]:02X} at offset {bad} of {raw[:40]!r} is not defined in "
+                f"Byte 0x{raw[bad]:02X} at offset {bad} of {shown(raw, 40)} is not defined in "
                 f"{name}: the text is probably in another encoding; pass --encoding with one "
                 f"of {', '.join(n for n in ENCODINGS if n != name)}."
             )
@@ -190,7 +191,7 @@ def encode(text: str, encoding: str, *, capitals_as_lowercase: bool = False) -> 
         if code is None:
             hint = " (pass capitals_as_lowercase=True to write it as .VnTimeH text)" if (
                 name == "tcvn3" and char.lower() in table) else ""
-            raise DataError(f"{char!r} at offset {i} of {text[:40]!r} cannot be written in {name}{hint}.")
+            raise DataError(f"{char!r} at offset {i} of {shown(text, 40)} cannot be written in {name}{hint}.")
         out += code
     return bytes(out)
 
@@ -206,7 +207,7 @@ def fix_mojibake(text: str, encoding: str) -> str:
                 out += char.encode("latin-1") if ord(char) < 256 else char.encode("cp1252")
             except UnicodeEncodeError as exc:
                 raise DataError(
-                    f"{char!r} in {text[:40]!r} cannot come from a Latin-1 or Windows-1252 reading: "
+                    f"{char!r} in {shown(text, 40)} cannot come from a Latin-1 or Windows-1252 reading: "
                     "the text is not mojibake; read the file again with --encoding."
                 ) from exc
         raw = bytes(out)

@@ -19,7 +19,7 @@ import shapely
 from etl import crs as crsmod
 from etl import read
 from etl.polygons import Problems, check_geometries
-from etl.report import Reject
+from etl.report import Reject, shown
 from landdb.models import CITY_SRID
 from landdb.parcel_load import STAGE_COLUMNS
 from landflood.errors import DataError
@@ -83,6 +83,7 @@ class RowBuilder:
     places: Places | None
     ward_code: str | None = None
     repair: bool = False
+    area_scale: float = 1.0  # to m², from the unit the header names ("Diện tích (ha)")
     repaired: list[Reject] = field(default_factory=list)
 
     def build(self, batch: read.Batch) -> pa.Table:
@@ -97,7 +98,7 @@ class RowBuilder:
         land = [self.land_use.get(v) if v is not None else None for v in land_raw]
         for i in np.flatnonzero(np.equal(land, None)):
             problems.add(i, "missing land-use code" if land_raw[i] is None else
-                         f"unknown land-use code {_literal(land_raw[i])} (not in Circular 08/2024 nor 27/2018)")
+                         f"unknown land-use code {shown(land_raw[i])} (not in Circular 08/2024 nor 27/2018)")
         ok = problems.none()
         commune = np.full(n, None, dtype=object)
         if self.places is not None:
@@ -138,13 +139,13 @@ class RowBuilder:
         ward = np.array([int(w) if w is not None and len(w) == 5 and w.isdigit() else -1 for w in ward_text])
         for i in np.flatnonzero(bad_sheet | bad_parcel | (ward < 0) | (sheet > MAX_SHEET)):
             if bad_sheet[i]:
-                problems.add(i, f"map sheet number {values['map_sheet'][i]!r} is not a positive whole number")
+                problems.add(i, f"map sheet number {shown(values['map_sheet'][i])} is not a positive whole number")
             elif sheet[i] > MAX_SHEET:
-                problems.add(i, f"map sheet number {values['map_sheet'][i]!r} is larger than {MAX_SHEET}")
+                problems.add(i, f"map sheet number {shown(values['map_sheet'][i])} is larger than {MAX_SHEET}")
             if bad_parcel[i]:
-                problems.add(i, f"parcel number {values['parcel_no'][i]!r} is not a positive whole number")
+                problems.add(i, f"parcel number {shown(values['parcel_no'][i])} is not a positive whole number")
             if ward[i] < 0:
-                problems.add(i, f"ward code {ward_text[i]!r} is not a 5-digit commune code (use --ward-code)")
+                problems.add(i, f"ward code {shown(ward_text[i])} is not a 5-digit commune code (use --ward-code)")
         key_ok = ~bad_sheet & ~bad_parcel & (ward >= 0) & (sheet <= MAX_SHEET)
         return np.where(key_ok, ward, 0), np.where(key_ok, sheet, 0), np.where(key_ok, parcel, 0), key_ok
 
@@ -154,12 +155,12 @@ class RowBuilder:
             try:
                 number = read.parse_number(v)
             except DataError:
-                problems.add(i, f"legal area {v!r} is not a number")
+                problems.add(i, f"legal area {shown(v)} is not a number")
                 continue
             if number is not None and number <= 0:
-                problems.add(i, f"legal area {v!r} is not positive")
+                problems.add(i, f"legal area {shown(v)} is not positive")
             elif number is not None:
-                area[i] = round(number, 2)
+                area[i] = round(number * self.area_scale, 2)
         return area
 
     @staticmethod
@@ -227,8 +228,3 @@ def _id_type(owner_id: str | None) -> str | None:
         return "CCCD" if len(owner_id) == 12 else "CMND"
     return "other"
 
-
-def _literal(s: str) -> str:
-    """``s`` quoted as PostgreSQL's format('%L') does."""
-    quoted = s.replace("'", "''")
-    return f"E'{quoted.replace(chr(92), chr(92) * 2)}'" if "\\" in s else f"'{quoted}'"

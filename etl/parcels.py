@@ -59,7 +59,7 @@ def _load(engine: Engine, path: Path, opts: ParcelOptions, report: LoadReport, p
     src = read.open_source(path, opts.layer)
     report.layer = src.layer
     required = ("map_sheet", "parcel_no", "land_use") + (() if opts.ward_code else ("ward_code",))
-    cols = fields.resolve(src.fields, fields.PARCEL_FIELDS, opts.mapping, required)
+    cols = fields.resolve(src.fields, fields.PARCEL_FIELDS, opts.mapping, required, {"area_legal": fields.AREA_UNITS})
     first, batches = loading.first_batch(src, opts.batch_size)
     decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
     with loading.transaction(engine, opts.actor, report) as conn:
@@ -107,8 +107,11 @@ def _builder(conn, src: read.Source, first: read.Batch, cols: dict[str, str], de
                                "the city boundary; load them first with `landflood etl admin`")
     places = None if admin is None else Places(np.array(admin[0], dtype=object),
                                                np.array(admin[1], dtype=object), admin[2])
+    area_unit = fields.column_unit(cols["area_legal"], fields.PARCEL_FIELDS["area_legal"], fields.AREA_UNITS) if (
+        "area_legal" in cols) else None
     return RowBuilder(cols=cols, decode=decode, transformer=transformer, land_use=load.land_use_codes(conn),
-                      places=places, ward_code=opts.ward_code, repair=opts.repair)
+                      places=places, ward_code=opts.ward_code, repair=opts.repair,
+                      area_scale=fields.AREA_UNITS[area_unit or "m2"])
 
 
 def _choose_crs(conn, src: read.Source, first: read.Batch, cols: dict[str, str], decode,

@@ -14,12 +14,18 @@ from pyproj import Transformer
 
 from etl import crs as crsmod
 from etl import loading, read
-from etl.report import LoadReport
+from etl.report import LoadReport, shown
 from landdb.models import CITY_SRID
 from landflood.errors import DataError
 
 #: Times written without a timezone are Hanoi's local time (UTC+07:00, no daylight saving).
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+#: Longest hotspot code or station id: an identifier, not a text (and quoted whole in messages).
+MAX_CODE_CHARS = 100
+
+# A time of day: 14:30, 14h30, 14h, 14 giờ 30, 14g30, 14
+_CLOCK = re.compile(r"^(\d{1,2})\s*(?:[:hHgG]|giờ)?\s*(\d{2})?\s*(?:phút|p|')?$")
 
 _TO_LONLAT = Transformer.from_crs(crsmod.CITY_CRS, crsmod.WGS84, always_xy=True)
 # Day first, as Vietnamese tables write dates: 20/07/2024, 20-07-2024 14:30, 20.07.2024 14:30:05
@@ -53,14 +59,15 @@ def choose_crs(src: read.Source, first: read.Batch, option: str | None, report: 
     return loading.choose_crs(src, option, report, detect)
 
 
-def city_points(geoms: np.ndarray, transformer: Transformer | None) -> tuple[list[str | None], list[str | None]]:
-    """(hex EWKB point in the city CRS, problem) per geometry; a missing geometry is neither.
+def city_points(batch: read.Batch, transformer: Transformer | None) -> tuple[list[str | None], list[str | None]]:
+    """(hex EWKB point in the city CRS, problem) per record; a missing geometry is neither, unless
+    its coordinates were there but unreadable.
 
     Positions are rounded to the millimetre, so the same coordinates always store the same bytes.
     A point must lie within Hanoi's extent (``etl.crs.HANOI_EXTENT``).
     """
-    geoms = geoms.copy()
-    problems: list[str | None] = [None] * len(geoms)
+    geoms = batch.geoms.copy()
+    problems: list[str | None] = [batch.problem(i) for i in range(len(geoms))]
     kinds = shapely.get_type_id(geoms)
     for i in np.flatnonzero(kinds == 4):  # a MultiPoint of one point is that point
         parts = shapely.get_parts(geoms[i])
@@ -105,6 +112,26 @@ def parse_time(value: object) -> tuple[dt.datetime, bool]:
     return t, False
 
 
+def parse_day_time(day: object, clock: object) -> tuple[dt.datetime, bool]:
+    """``parse_time`` for a table that splits the date ("Ngày": 20/07/2024) from the time of day
+    ("Thời gian", "Giờ": 14:30, 14h30, 14 giờ, 14; 24 is the day's end). Either cell may be blank, and
+    the time cell may hold a whole date and time. Raises ValueError when the cells are not a time."""
+    if text_value(day) is None:
+        return parse_time(clock)
+    start, assumed = parse_time(day)
+    if isinstance(clock, dt.time):
+        hour, minute = clock.hour, clock.minute
+    elif text_value(clock) is None:
+        return start, assumed
+    elif m := _CLOCK.match(str(clock).strip()):
+        hour, minute = int(m[1]), int(m[2] or 0)
+    else:
+        return parse_time(clock)
+    if minute > 59 or hour > 24 or (hour == 24 and minute):
+        raise ValueError(f"{clock!r} is not a time of day")
+    return start.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(hours=hour, minutes=minute), assumed
+
+
 def _parse_text(s: str) -> dt.datetime:
     m = _DAY_FIRST.match(s)
     if m is None:
@@ -134,6 +161,16 @@ def assumed_tz_warning(count: int) -> str:
     """The report's note about times read without a timezone."""
     return (f"{count:,} time(s) carry no timezone and were taken as Hanoi local time "
             "(Asia/Ho_Chi_Minh, +07:00); write them as 2024-07-20T14:30+07:00 to say so")
+
+
+def code_value(value: object, what: str) -> tuple[str | None, str | None]:
+    """(the cell as a code, None), or (None, why it is not one: missing, or too long for an identifier)."""
+    code = text_value(value)
+    if code is None:
+        return None, f"missing {what}"
+    if len(code) > MAX_CODE_CHARS:
+        return None, f"{what} {shown(code)} is longer than {MAX_CODE_CHARS} characters: not an identifier"
+    return code, None
 
 
 def text_value(value: object) -> str | None:

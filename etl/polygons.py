@@ -34,7 +34,7 @@ def check_geometries(batch: read.Batch, repair: bool, problems: Problems, repair
     valid = shapely.is_valid(geoms)
     for i in np.flatnonzero(missing | empty | ~polygonal | ~valid):
         if missing[i] or empty[i]:
-            problems.add(i, "no geometry" if missing[i] else "empty geometry")
+            problems.add(i, (batch.problem(i) or "no geometry") if missing[i] else "empty geometry")
         elif not polygonal[i]:
             problems.add(i, f"geometry is a {geoms[i].geom_type}, not a polygon")
         else:

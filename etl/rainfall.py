@@ -45,7 +45,7 @@ from sqlalchemy import Engine
 
 from etl import fields, loading, points, read
 from etl.loading import Progress
-from etl.report import LoadReport
+from etl.report import LoadReport, clip, shown
 from landdb import rainfall as rdb
 from landflood.errors import DataError
 
@@ -70,11 +70,16 @@ LIMITS = rdb.Limits(
 
 #: Field -> accepted column names (after read.norm_name), Vietnamese and English.
 RAINFALL_FIELDS: dict[str, tuple[str, ...]] = {
-    "station_id": ("stationid", "matram", "code", "station", "stationcode", "matramdo", "sohieutram", "id"),
+    "station_id": ("stationid", "matram", "code", "station", "stationcode", "matramdo", "sohieutram", "kyhieutram",
+                   "tram", "tramdo", "id"),
     "station_name": ("stationname", "tentram", "name", "tentramdo", "ten"),
-    "time": ("time", "thoigian", "datetime", "observedat", "ngaygio", "timestamp", "thoidiem", "date", "ngay"),
-    "rain_mm": ("rainmm", "luongmua", "muamm", "luongmuamm", "value", "rain", "mua", "precipitation"),
+    "date": ("ngay", "date", "ngaydo", "ngayquantrac"),
+    "time": ("time", "thoigian", "datetime", "observedat", "ngaygio", "timestamp", "thoidiem", "gio", "giodo",
+             "hour"),
+    "rain_mm": ("rain", "luongmua", "mua", "value", "tongluongmua", "precipitation"),
 }
+#: Rain is in mm: a header may say so ("Lượng mưa (mm)", "rain_mm"), but no other unit.
+RAIN_UNITS = {"mm": 1.0}
 
 
 @dataclass
@@ -84,6 +89,7 @@ class RainfallOptions:
     layer: str | None = None
     crs: str | None = None
     encoding: str = "auto"
+    mapping: dict[str, str] = field(default_factory=dict)
     interval_min: int | None = None
     strict: bool = False
     dry_run: bool = False
@@ -112,7 +118,9 @@ def _load(engine: Engine, path: Path, opts: RainfallOptions, report: RainfallRep
         raise DataError(f"--interval-min must be from 1 to {MAX_INTERVAL_MIN} minutes")
     src = read.open_source(path, opts.layer, geometry_required=False)
     report.layer = src.layer
-    cols = fields.resolve(src.fields, RAINFALL_FIELDS, {}, ("station_id", "time", "rain_mm"))
+    cols = fields.resolve(src.fields, RAINFALL_FIELDS, opts.mapping, ("station_id", ("time", "date"), "rain_mm"),
+                          {"rain_mm": RAIN_UNITS})
+    fields.column_unit(cols["rain_mm"], RAINFALL_FIELDS["rain_mm"], RAIN_UNITS)  # refuses "(inch)", "(mm/h)"
     first, batches = loading.first_batch(src, opts.batch_size, "rows")
     decode = read.text_decoder(src, loading.choose_encoding(src, first, opts.encoding, report))
     transformer = points.choose_crs(src, first, opts.crs, report) if points.has_geometry(first) else None
@@ -161,18 +169,18 @@ def _duration(minutes: int) -> str:
 
 def _stage_rows(batch: read.Batch, cols: dict[str, str], decode, transformer, assumed: list[int]) -> Iterator[tuple]:
     """Staging tuples (rdb.STAGE_COLUMNS) for a batch; ``assumed`` counts times without a timezone."""
-    geoms, geom_problems = points.city_points(batch.geoms, transformer)
+    geoms, geom_problems = points.city_points(batch, transformer)
     get = {f: batch.columns[c] for f, c in cols.items()}
     for i, row_no in enumerate(batch.rows):
         values = {f: decode(v[i]) for f, v in get.items()}
-        station = points.text_value(values["station_id"])
-        problem = None if station else "missing station id"
+        station, problem = points.code_value(values["station_id"], "station id")
         observed = None
         try:
-            observed, was_assumed = points.parse_time(values["time"])
+            observed, was_assumed = points.parse_day_time(values.get("date"), values.get("time"))
             assumed[0] += was_assumed
         except ValueError:
-            problem = problem or (f"time {values['time']!r} is not a date and time "
+            cells = " ".join(str(values[f]) for f in ("date", "time") if points.text_value(values.get(f)))
+            problem = problem or (f"time {shown(cells)} is not a date and time "
                                   "(write 2024-07-20T14:00+07:00 or 20/07/2024 14:00)")
         rain, rain_problem = _rain(values["rain_mm"])
         problem = problem or rain_problem or geom_problems[i]
@@ -188,12 +196,12 @@ def _rain(value) -> tuple[float | None, str | None]:
         number = read.parse_number(value)
     except DataError:
         if read.norm_name(cell) in MISSING_TEXT:
-            return None, f"missing value {cell!r}"
-        return None, f"rain {cell!r} is not a number"
+            return None, f"missing value {shown(cell)}"
+        return None, f"rain {shown(cell)} is not a number"
     if number is None or math.isnan(number):
         return None, "no rain value (a missing reading is not 0 mm)"
     if number in SENTINELS:
-        return None, f"{cell} is a missing-value code, not a measurement"
+        return None, f"{clip(cell)} is a missing-value code, not a measurement"
     if number < 0:
-        return None, f"negative rain {cell} mm"
+        return None, f"negative rain {clip(cell)} mm"
     return round(number, 3), None

@@ -53,7 +53,7 @@ from sqlalchemy import Engine
 
 from etl import crs as crsmod
 from etl import loading
-from etl.report import LoadReport
+from etl.report import LoadReport, shown_error
 from landdb import admin as admindb
 from landdb import rasters as rasterdb
 from landdb.models import CITY_SRID
@@ -190,7 +190,7 @@ def _open(path: Path) -> Iterator[rasterio.DatasetReader]:
     try:
         src = rasterio.open(path)
     except RasterioError as exc:
-        raise DataError(f"cannot read {path} as a raster: {exc}. Is it a complete GeoTIFF (or another "
+        raise DataError(f"cannot read {path} as a raster: {shown_error(exc)}. Is it a complete GeoTIFF (or another "
                         "format GDAL reads)?") from exc
     with src:
         yield src
@@ -225,7 +225,7 @@ def _check_near_city(src, crs: rasterio.crs.CRS, path: Path) -> None:
     try:
         x0, y0, x1, y1 = transform_bounds(crs, "EPSG:4326", *src.bounds, densify_pts=21)
     except RasterioError as exc:
-        raise DataError(f"the extent of {path.name} cannot be placed on Earth in {crs}: {exc}") from exc
+        raise DataError(f"the extent of {path.name} cannot be placed on Earth in {crs}: {shown_error(exc)}") from exc
     hx0, hy0, hx1, hy1 = crsmod.HANOI_EXTENT
     if x1 < hx0 or x0 > hx1 or y1 < hy0 or y0 > hy1:
         raise DataError(f"{path.name} lies outside Hanoi: it covers lon {x0:.3f}…{x1:.3f}, lat {y0:.3f}…{y1:.3f} "
@@ -323,7 +323,7 @@ def _install(vrt, target: Path, old: rasterdb.RasterRecord | None, commit: Calla
             os.replace(backup, target)
         tmp.unlink(missing_ok=True)
         if isinstance(exc, RasterioError):
-            raise DataError(f"cannot write {target}: {exc}") from exc
+            raise DataError(f"cannot write {target}: {shown_error(exc)}") from exc
         raise
     if backup is not None:
         backup.unlink(missing_ok=True)

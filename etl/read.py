@@ -3,12 +3,17 @@ batches) and CSV with WKT or lon/lat columns, Vietnamese headers and decimal com
 
 Text is returned as NFC Unicode. A DBF without a ``.cpg`` is read byte for byte (as latin-1)
 and its real encoding — UTF-8, Windows-1258, TCVN3 or VNI — is detected from the values.
+
+A file named ``.csv`` must be text: a binary file (a workbook, an archive) is refused before it
+is parsed, and so is one whose first line (the header) is longer than ``HEAD_BYTES``. A CSV value
+may be up to ``MAX_FIELD_CHARS`` long; a longer one stops the load (see ``_records``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -22,6 +27,7 @@ import shapely
 from pyproj import CRS
 
 from etl import encoding as enc
+from etl.report import clip, shown, shown_error, shown_names
 from landflood.errors import DataError
 
 #: Field names are compared after this normalisation: no diacritics, no case, letters and digits only.
@@ -36,6 +42,12 @@ _LON_NAMES = {"lon", "lng", "long", "longitude", "kinhdo", "x"}
 _LAT_NAMES = {"lat", "latitude", "vido", "y"}
 #: File suffixes read as CSV (by Python's csv module, not GDAL).
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+#: The start of a CSV that is read to check it is text, find its header and sniff its dialect.
+HEAD_BYTES = 1 << 16
+#: Longest CSV value: 16 MiB, a WKT polygon of some 700,000 vertices (csv's own limit is 128 KiB,
+#: less than a detailed district boundary). It is a process-wide setting of the csv module.
+MAX_FIELD_CHARS = 16 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_CHARS)
 
 
 @dataclass
@@ -45,9 +57,14 @@ class Batch:
     rows: np.ndarray  # 1-based row numbers in file order
     columns: dict[str, list]
     geoms: np.ndarray  # shapely geometries (None where the record has none)
+    problems: list[str | None] | None = None  # why a record's geometry could not be read (CSV), if any
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def problem(self, i: int | np.integer) -> str | None:
+        """Why record ``i``'s geometry could not be read, or None."""
+        return self.problems[i] if self.problems else None
 
 
 @dataclass
@@ -86,13 +103,14 @@ def open_source(path: Path, layer: str | None = None, geometry_required: bool = 
         layers = pyogrio.list_layers(path)
         if layer is None and len(layers) > 1:
             raise DataError(
-                f"{path.name} has {len(layers)} layers ({', '.join(str(n) for n, _ in layers)}); choose one with --layer"
+                f"{path.name} has {len(layers)} layers ({shown_names([str(n) for n, _ in layers])}); "
+                "choose one with --layer"
             )
         info = pyogrio.read_info(path, layer=layer)
     except DataError:
         raise
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
-        raise DataError(f"cannot read {path}: {exc}. Is it a complete vector file GDAL can open?") from exc
+        raise DataError(f"cannot read {path}: {shown_error(exc)}. Is it a complete vector file GDAL can open?") from exc
     if info.get("driver") == "ESRI Shapefile":
         _check_shapefile_complete(path)
     crs = CRS.from_user_input(info["crs"]) if info.get("crs") else None
@@ -179,7 +197,8 @@ def _gdal_batches(src: Source, batch_size: int) -> Iterator[Batch]:
     except Exception as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"{src.path} could not be read past row {row - 1}: {exc}. The file may be truncated") from exc
+        raise DataError(f"{src.path} could not be read past row {row - 1}: {shown_error(exc)}. "
+                        "The file may be truncated") from exc
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -187,9 +206,12 @@ def _gdal_batches(src: Source, batch_size: int) -> Iterator[Batch]:
 
 def _open_csv(path: Path, geometry_required: bool) -> Source:
     with path.open("rb") as f:
-        raw_text = _decode_guess(f.read(1 << 16))
+        head = f.read(HEAD_BYTES)
+    _check_text(path, head, path.stat().st_size)
+    raw_text = _decode_guess(head)
     dialect = _sniff(raw_text)
-    header = [h.strip() for h in next(csv.reader(io.StringIO(raw_text), dialect), None) or []]
+    # newline="": a line may end in \r alone (old Mac exports); csv then splits it as a record.
+    header = [h.strip() for h in next(csv.reader(io.StringIO(raw_text, newline=""), dialect), None) or []]
     if not any(header):
         raise DataError(f"{path} has no header row")
     names = [norm_name(h) for h in header]
@@ -207,6 +229,33 @@ def _open_csv(path: Path, geometry_required: bool) -> Source:
     fields = [h for i, h in enumerate(header) if i not in geo]
     return Source(path=path, layer=None, fields=fields, crs=None, count=None, encoding=None, raw_text=True,
                   _csv={"dialect": dialect, "header": header, "wkt": wkt, "lon": lon, "lat": lat})
+
+
+#: Signatures of the binary files most often given a .csv name by mistake.
+_BINARY_KINDS = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook, or a zipped Shapefile: name it .zip)"),
+    (b"SQLite format 3\x00", "a SQLite database (a GeoPackage: name it .gpkg)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 .xls workbook"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+#: Bytes no text file holds: the control characters but tab, line feed, form feed and carriage return.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+
+
+def _check_text(path: Path, head: bytes, size: int) -> None:
+    """Refuse a file named .csv that is not CSV text, before the csv module parses it."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{path.name} is UTF-16 text (Excel's \"Unicode Text\"): save it as \"CSV UTF-8\" "
+                        "and load that")
+    kind = next((what for magic, what in _BINARY_KINDS if head.startswith(magic)), None)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if kind or b"\x00" in head or controls > max(1, len(head) // 100):
+        raise DataError(f"{path.name} is not a CSV text file: it looks like {kind or 'binary data'}. "
+                        "Export the table as CSV (UTF-8), or give the file the suffix of its real format")
+    if size > len(head) and b"\n" not in head and b"\r" not in head:
+        raise DataError(f"the first line of {path.name} is longer than {HEAD_BYTES // 1024} KiB; a CSV starts with "
+                        "a header line naming its columns. Export the table again as CSV, one record per line")
 
 
 def _decode_guess(head: bytes) -> str:
@@ -233,32 +282,76 @@ def _csv_batches(src: Source, batch_size: int) -> Iterator[Batch]:
     meta = src._csv
     # Read bytes as latin-1 so every value keeps its raw bytes; the caller decodes them.
     with src.path.open("r", encoding="latin-1", newline="") as f:
-        reader = csv.reader(f, meta["dialect"])
-        next(reader)
+        records = _records(csv.reader(f, meta["dialect"]), src.path)
+        next(records)
         header = meta["header"]  # decoded, as in Source.fields
         keep = [i for i, h in enumerate(header) if i not in (meta["wkt"], meta["lon"], meta["lat"])]
         row = 1
         while True:
-            chunk = [r for _, r in zip(range(batch_size), reader)]
+            chunk = list(itertools.islice(records, batch_size))
             if not chunk:
                 return
             cols = {header[i]: [r[i] if i < len(r) else None for r in chunk] for i in keep}
-            yield Batch(np.arange(row, row + len(chunk)), cols, _csv_geoms(chunk, meta))
+            geoms, problems = _csv_geoms(chunk, meta)
+            yield Batch(np.arange(row, row + len(chunk)), cols, geoms, problems)
             row += len(chunk)
 
 
-def _csv_geoms(chunk: list[list[str]], meta: dict) -> np.ndarray:
+def _records(reader: Iterator[list[str]], path: Path) -> Iterator[list[str]]:
+    """The reader's records, the header first; a record csv cannot parse stops the load.
+
+    With our dialects the csv module only fails on a value over MAX_FIELD_CHARS. Such a value most
+    often comes from a quote that is never closed, which swallows the rest of the file, so no
+    record after it can be trusted: the whole file is refused rather than that one row rejected.
+    """
+    row = 0  # of the next record: the header is 0, data rows count from 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(
+                f"{path.name}, row {row:,}: {shown_error(exc)} (a CSV value may hold up to "
+                f"{MAX_FIELD_CHARS // 2**20} MiB). "
+                "Look in that row for a quote (\") that is never closed; a larger geometry must come as a "
+                "GeoPackage or GeoJSON, or be simplified first"
+            ) from None
+        row += 1
+        yield record
+
+
+def _csv_geoms(chunk: list[list[str]], meta: dict) -> tuple[np.ndarray, list[str | None] | None]:
+    """The geometries of a chunk of records, and why a record's could not be read (None: all fine)."""
+    n = len(chunk)
     if meta["wkt"] is None and meta["lon"] is None:
-        return np.full(len(chunk), None, dtype=object)
+        return np.full(n, None, dtype=object), None
+    problems: list[str | None] = [None] * n
     if meta["wkt"] is not None:
         i = meta["wkt"]
         wkt = np.array([r[i] if i < len(r) and r[i].strip() else None for r in chunk], dtype=object)
-        return shapely.from_wkt(wkt, on_invalid="ignore")
-    xs = np.array([parse_number(r[meta["lon"]]) if meta["lon"] < len(r) else None for r in chunk], dtype=float)
-    ys = np.array([parse_number(r[meta["lat"]]) if meta["lat"] < len(r) else None for r in chunk], dtype=float)
-    pts = shapely.points(xs, ys)
-    pts[np.isnan(xs) | np.isnan(ys)] = None
-    return pts
+        geoms = shapely.from_wkt(wkt, on_invalid="ignore")
+        given = np.array([v is not None for v in wkt], dtype=bool)
+        for bad in np.flatnonzero(shapely.is_missing(geoms) & given):
+            problems[bad] = f"{clip(meta['header'][i], 40)} {shown(wkt[bad].strip())} is not a readable geometry"
+        return geoms, problems
+    xy = np.full((n, 2), np.nan)
+    for j, r in enumerate(chunk):
+        for k, col in enumerate((meta["lon"], meta["lat"])):
+            cell = r[col] if col < len(r) else None
+            try:
+                number = parse_number(cell)
+            except DataError:
+                problems[j] = problems[j] or f"{clip(meta['header'][col], 40)} {shown(cell)} is not a number"
+                continue
+            xy[j, k] = np.nan if number is None else number
+    pts = shapely.points(xy)
+    blank = np.isnan(xy)
+    pts[blank.any(axis=1)] = None
+    for half in np.flatnonzero(blank[:, 0] != blank[:, 1]):
+        missing = meta["header"][meta["lat"] if blank[half, 1] else meta["lon"]]
+        problems[half] = problems[half] or f"no {clip(missing, 40)}: a position needs both coordinates"
+    return pts, problems
 
 
 def parse_number(text: str | float | int | None) -> float | None:
@@ -277,7 +370,7 @@ def parse_number(text: str | float | int | None) -> float | None:
     try:
         return float(s)
     except ValueError:
-        raise DataError(f"{text!r} is not a number") from None
+        raise DataError(f"{shown(text)} is not a number") from None
 
 
 # --- text -----------------------------------------------------------------------------------

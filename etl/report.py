@@ -1,13 +1,47 @@
-"""What a load did: counts, every rejected row with its reason, and the exit code it implies."""
+"""What a load did: counts, every rejected row with its reason, and the exit code it implies; and
+how its messages quote values from the file (``shown``, ``shown_names``: never a whole 50 MB field)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 #: Exit codes of every ``landflood etl`` command.
 EXIT_OK, EXIT_NOTHING_LOADED, EXIT_USAGE, EXIT_WITH_REJECTS = 0, 1, 2, 3
+#: Most characters of one value from the file that a message or a reject's key quotes.
+SHOWN_CHARS = 80
+#: Most column names a message lists.
+SHOWN_NAMES = 12
+#: Most characters of a library's error message that one of ours repeats.
+SHOWN_ERROR_CHARS = 300
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was when it is longer."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value from a file as a message quotes it: its repr, the start only of a long text or bytes."""
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        unit = "characters" if isinstance(value, str) else "bytes"
+        return f"{value[:limit]!r}… ({len(value):,} {unit})"
+    return clip(repr(value), limit)
+
+
+def shown_error(exc: BaseException) -> str:
+    """A library's error message (GDAL's, csv's) as ours repeat it: clipped, since it may quote the file."""
+    return clip(str(exc), SHOWN_ERROR_CHARS)
+
+
+def shown_names(names: Sequence[object], limit: int = SHOWN_NAMES) -> str:
+    """Column (or layer) names for a message: the first ``limit`` of them, then how many more."""
+    listed = ", ".join(shown(n, 40) for n in names[:limit])
+    return listed + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
 
 
 @dataclass
@@ -45,7 +79,7 @@ class LoadReport:
     seconds: float = 0.0
 
     def reject(self, row: int, key: str | None, reason: str) -> None:
-        self.rejected.append(Reject(row, key, reason))
+        self.rejected.append(Reject(row, None if key is None else clip(key), reason))
 
     @property
     def exit_code(self) -> int:

@@ -312,10 +312,18 @@ class Right(Base):
 
 
 class WaterloggingPoint(Base):
-    """A known waterlogging hotspot (điểm úng ngập)."""
+    """A known waterlogging hotspot (điểm úng ngập).
+
+    A hotspot from a list without codes gets its ``name_key`` as code (migration 0007 defines the
+    key); a later file with real codes matches it by that key.
+    """
 
     __tablename__ = "waterlogging_points"
-    __table_args__ = (_valid_geom(), _gist("waterlogging_points"))
+    __table_args__ = (
+        _valid_geom(), _gist("waterlogging_points"),
+        CheckConstraint("max_depth_m IS NULL OR (max_depth_m >= 0 AND max_depth_m <= 5)", name="max_depth_range"),
+        CheckConstraint("trigger_rain_mm IS NULL OR trigger_rain_mm >= 0", name="trigger_rain_nonnegative"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, Identity(), primary_key=True)
     code: Mapped[str] = mapped_column(Text, unique=True)
@@ -324,6 +332,12 @@ class WaterloggingPoint(Base):
     district: Mapped[str | None] = mapped_column(Text, comment="District name as the programme records it")
     commune_code: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    name_key: Mapped[str | None] = mapped_column(
+        Text, Computed("landflood_name_key(name, district)", persisted=True), index=True,
+        comment="Name and district as one key (landflood_name_key): the identity of a hotspot without a code")
+    max_depth_m: Mapped[Decimal | None] = mapped_column(Numeric(4, 2), comment="Deepest flooding the source records here")
+    trigger_rain_mm: Mapped[Decimal | None] = mapped_column(
+        Numeric(6, 1), comment="Rain that floods the hotspot, as the source records it")
     geom = mapped_column(_geom("POINT"), nullable=False)
 
 

@@ -143,32 +143,38 @@ def _summary(report: LoadReport) -> None:
 @click.option("--crs", help="CRS of the coordinates (e.g. EPSG:5897), overriding the file's; when neither "
                             "says, lon/lat degrees are taken as WGS 84.")
 @_encoding_option
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='TOML or JSON file naming the columns the usual names do not find: name = "VI_TRI".')
 @_strict_option
 @_dry_run_option
 @_report_option
 @click.pass_obj
 def waterlogging(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
-                 strict: bool, dry_run: bool, report_path: Path | None) -> None:
+                 mapping: Path | None, strict: bool, dry_run: bool, report_path: Path | None) -> None:
     """Load waterlogging hotspots and/or flood events from PATH.
 
     PATH is a CSV (`;` or `,` separated, decimal commas accepted), GeoJSON or GeoPackage, with
-    Vietnamese or English headers. Hotspots: a code (ma_diem, code), a name (ten_diem, name),
-    optionally street (duong, pho), district (quan) and description (mo_ta), and a position
-    (kinh_do/vi_do, lon/lat, a WKT column, or the file's point geometry); they must lie in Hanoi.
-    Flood events: the hotspot's code, the start time (thoi_gian_bat_dau, started_at; ISO 8601
-    with an offset, or taken as Hanoi time, +07:00), duration in minutes (thoi_gian_ngap_phut,
-    duration_min), maximum depth in m (do_sau_m, max_depth_m; a column named in cm, such as
-    do_sau_cm, is converted) and rain in mm (luong_mua, rain_mm). A hotspot file may carry event
-    columns on its rows. An event whose hotspot is neither in the file nor in the database is
-    rejected.
+    Vietnamese or English headers. Hotspots: a name (Tên điểm, name), optionally a code (Mã điểm,
+    code), street (Đường, Tuyến phố), district (Quận) and description (Mô tả, Ghi chú), the
+    deepest flooding (Độ sâu lớn nhất) and the rain that floods it (Lượng mưa gây ngập), and a
+    position (Kinh độ/Vĩ độ, lon/lat, a WKT column, or the file's point geometry); they must lie in
+    Hanoi. A hotspot without a code is known by its name and district (its code becomes
+    hoan-kiem:pho-hue-hang-bai); a later file with real codes takes it over by name and district.
+    Flood events: the hotspot's code (or name and district), the start time (Thời gian bắt đầu,
+    started_at, or Ngày with Thời gian; ISO 8601 with an offset, or taken as Hanoi time, +07:00),
+    duration (Thời gian ngập, Thời gian rút nước; minutes unless the header or the value says giờ
+    or h), depth (Độ sâu; m unless the header says cm or mm, as in Độ sâu (cm)) and rain in mm
+    (Lượng mưa). A hotspot file may carry event columns on its rows. An event whose hotspot is
+    neither in the file nor in the database is rejected.
 
-    Hotspots are upserted by code (a changed name, street, district or position updates the
-    row), events by hotspot and start time: loading the same file twice changes nothing.
+    Hotspots are upserted by code (a changed name, street, district, depth, rain or position
+    updates the row), events by hotspot and start time: loading the same file twice changes nothing.
     """
+    from etl.fields import load_mapping
     from etl.waterlogging import WaterloggingOptions, load_waterlogging
 
-    opts = WaterloggingOptions(layer=layer, crs=crs, encoding=encoding, strict=strict, dry_run=dry_run,
-                               actor=f"etl:{Path(path).name}")
+    opts = WaterloggingOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping), strict=strict,
+                               dry_run=dry_run, actor=f"etl:{Path(path).name}")
     _run(settings, f"waterlogging data from {path.name}",
          lambda engine, progress: load_waterlogging(engine, path, opts, progress), report_path, _waterlogging_summary)
 
@@ -186,6 +192,8 @@ def _waterlogging_summary(report: LoadReport) -> None:
 @click.option("--crs", help="CRS of the station positions (e.g. EPSG:5897 for x/y columns), overriding the "
                             "file's; when neither says, lon/lat degrees are taken as WGS 84.")
 @_encoding_option
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='TOML or JSON file naming the columns the usual names do not find: station_id = "TRAM".')
 @click.option("--interval-min", type=click.IntRange(1, 1440),
               help="Minutes each value covers (60 for hourly, 1440 for daily). Default: per station, the "
                    "most common spacing of its times.")
@@ -194,14 +202,16 @@ def _waterlogging_summary(report: LoadReport) -> None:
 @_report_option
 @click.pass_obj
 def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
-             interval_min: int | None, strict: bool, dry_run: bool, report_path: Path | None) -> None:
+             mapping: Path | None, interval_min: int | None, strict: bool, dry_run: bool,
+             report_path: Path | None) -> None:
     """Load rain-gauge time series from PATH.
 
     PATH is a CSV (`;` or `,` separated, decimal commas accepted), GeoJSON or GeoPackage with one
-    row per station and time: station id (ma_tram, station_id), station name (ten_tram,
-    station_name), position (kinh_do/vi_do, lon/lat, or x/y with --crs; needed for a station not
-    yet in the database), time (thoi_gian, time; ISO 8601 with an offset such as
-    2024-07-20T14:00+07:00, or taken as Hanoi time) and rain in mm (luong_mua, rain_mm, value).
+    row per station and time: station id (Mã trạm, Trạm, station_id), station name (Tên trạm,
+    station_name), position (Kinh độ/Vĩ độ, lon/lat, or x/y with --crs; needed for a station not
+    yet in the database), time (Thời gian, time; ISO 8601 with an offset such as
+    2024-07-20T14:00+07:00, or taken as Hanoi time; or Ngày with Giờ, hours 1-24) and rain in mm
+    (Lượng mưa, Lượng mưa (mm), rain_mm, value).
 
     Rejected, each with its row and reason: missing-value codes (-999, -9999, 9999, ...) and
     negative values; repeated (station, time) rows (the first is kept); a station whose position
@@ -211,10 +221,11 @@ def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None,
     time they are seen; observations are upserted by station and time, so loading the same
     file twice changes nothing.
     """
+    from etl.fields import load_mapping
     from etl.rainfall import RainfallOptions, load_rainfall
 
-    opts = RainfallOptions(layer=layer, crs=crs, encoding=encoding, interval_min=interval_min, strict=strict,
-                           dry_run=dry_run, actor=f"etl:{Path(path).name}")
+    opts = RainfallOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping),
+                           interval_min=interval_min, strict=strict, dry_run=dry_run, actor=f"etl:{Path(path).name}")
     _run(settings, f"rainfall from {path.name}",
          lambda engine, progress: load_rainfall(engine, path, opts, progress), report_path, _rainfall_summary)
 

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from etl.encoding import encode
 from landflood.cli import main
+from tests.etl.cli import query
 
 X0, Y0 = 588000.0, 2326000.0  # near Hoàn Kiếm lake, EPSG:5897
 OWNERS = ["Nguyễn Văn Hùng", "Trần Thị Thu Hương", "Đỗ Đức Thắng", "Lê Thị Ánh", "Phạm Quốc Việt"]
@@ -343,3 +344,23 @@ def test_a_killed_load_leaves_the_database_as_it_was(db: str, tmp_path: Path) ->
     proc.wait()
     time.sleep(0.5)  # the server notices the closed connection and rolls back
     assert counts(db) == before
+
+
+def test_csv_with_certificate_style_headers_and_area_units(db: str, tmp_path: Path) -> None:
+    """Headers as a land-use certificate's register exports them, with the area's unit in brackets."""
+    path = tmp_path / "so_dia_chinh.csv"
+    lines = ["Mã ĐVHC;Tờ bản đồ số;Thửa đất số;Mục đích sử dụng;Diện tích (ha);Địa chỉ thửa đất;Số CCCD/CMND;"
+             "Chủ sử dụng;WKT"]
+    lines += [f"00070;3;{i + 1};LUC;0,0{i + 2};Thôn Đông;00108500001{i};Đỗ Đức Thắng;{lot(i).wkt}" for i in range(2)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, report = load(path, "--crs", "EPSG:5897")
+    assert code == 0, report
+    assert query(db, "SELECT area_legal_m2 FROM parcel_versions ORDER BY parcel_no") == [(200,), (300,)]
+    assert scalar(db, "SELECT address FROM parcel_versions WHERE parcel_no = 1") == "Thôn Đông"
+    assert scalar(db, "SELECT count(*) FROM parties WHERE id_number LIKE '00108500001_'") == 2
+    square_metres = tmp_path / "m2.csv"
+    square_metres.write_text(path.read_text(encoding="utf-8").replace("Diện tích (ha)", "Diện tích (m²)")
+                             .replace("0,02", "150,5"), encoding="utf-8")
+    code, report = load(square_metres, "--crs", "EPSG:5897")
+    assert (code, report["updated"]) == (0, 2)
+    assert scalar(db, "SELECT area_legal_m2 FROM parcel_versions WHERE parcel_no = 1 AND valid_to IS NULL") == 150.5

@@ -178,3 +178,37 @@ def test_usage_errors_exit_2(fresh_db: str, tmp_path: Path) -> None:
     result = run(str(path))
     assert result.exit_code == 0
     assert "stations: 4 in the file, 4 created; interval 60 min (4)" in result.output
+
+
+def test_a_gauge_table_with_date_and_hour_columns_as_exported(fresh_db: str, tmp_path: Path) -> None:
+    """Hydromet tables split the date from the hour, which runs 1-24 (the hour that ends then)."""
+    rows = [["LANG", "Láng", "105,8086", "21,0236", "20/07/2024", str(hour), "0,5" if hour % 2 else "0"]
+            for hour in range(1, 25)]
+    path = write_csv(tmp_path / "mua_gio.csv", rows, sep=";",
+                     header=("Mã trạm", "Tên trạm", "Kinh độ", "Vĩ độ", "Ngày", "Giờ", "Lượng mưa (mm)"))
+    code, report = load(path)
+    assert code == 0, report
+    assert (report["inserted"], report["intervals"]) == (24, {"LANG": 60})
+    assert query(fresh_db, """
+        SELECT to_char(min(observed_at) AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD HH24:MI'),
+               to_char(max(observed_at) AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD HH24:MI'), sum(rain_mm)
+        FROM rain_observations""") == [("2024-07-20 01:00", "2024-07-21 00:00", 6.0)]
+    assert load(path)[1]["unchanged"] == 24
+    inches = write_csv(tmp_path / "inches.csv", rows[:2], sep=";",
+                       header=("Mã trạm", "Tên trạm", "Kinh độ", "Vĩ độ", "Ngày", "Giờ", "Lượng mưa (inch)"))
+    code, report = load(inches)
+    assert code == 1 and report["error"].startswith("column 'Lượng mưa (inch)' gives its values in 'inch'")
+
+
+def test_a_mapping_file_names_a_column_the_usual_names_miss(fresh_db: str, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "odd.csv", [[s, f"2024-07-20T0{h}:00+07:00", "1", str(lon), str(lat)]
+                                            for s, (_, lon, lat) in STATIONS.items() for h in (1, 2)],
+                     header=("Điểm đo", "thoi_gian", "luong_mua", "lon", "lat"))
+    code, report = load(path)
+    assert code == 1
+    assert report["error"].startswith("cannot find the column(s) for station_id (looked for station_id: stationid, "
+                                      "matram, code, station); found time = 'thoi_gian', rain_mm = 'luong_mua', "
+                                      "among the file's 'Điểm đo', 'thoi_gian', 'luong_mua'. Name them in a mapping")
+    (tmp_path / "map.json").write_text('{"station_id": "Điểm đo"}', encoding="utf-8")
+    code, report = load(path, "--mapping", str(tmp_path / "map.json"))
+    assert (code, report["inserted"]) == (0, 8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -196,3 +197,152 @@ def test_usage_errors_exit_2(fresh_db: str, tmp_path: Path) -> None:
     result = run(str(path))
     assert result.exit_code == 0
     assert "hotspots: inserted 3, updated 0, unchanged 0" in result.output
+
+
+# --- lists as the city publishes them: no codes, Vietnamese headers with units -------------------
+
+PUBLISHED = "STT;Tên điểm;Quận;Kinh độ;Vĩ độ;Độ sâu lớn nhất (cm);Lượng mưa gây ngập (mm)"
+PUBLISHED_ROWS = [
+    "Phố Huế - Hàng Bài;Hoàn Kiếm;105,85180;21,01760;40;50",
+    "Ngã tư Nguyễn Lương Bằng - Tây Sơn;Đống Đa;105,82760;21,01340;50;60,5",
+    "Nguyễn Trãi (trước số 275);Thanh Xuân;105,80330;20,99580;35;70",
+]
+DERIVED = {"hoan-kiem:pho-hue-hang-bai": ("Phố Huế - Hàng Bài", "Hoàn Kiếm", 0.4, 50.0),
+           "dong-da:nga-tu-nguyen-luong-bang-tay-son": ("Ngã tư Nguyễn Lương Bằng - Tây Sơn", "Đống Đa", 0.5, 60.5),
+           "thanh-xuan:nguyen-trai-truoc-so-275": ("Nguyễn Trãi (trước số 275)", "Thanh Xuân", 0.35, 70.0)}
+
+
+def published(path: Path, rows: list[str], normal_form: str = "NFC") -> Path:
+    """A hotspot list as the drainage company publishes it: `;`, decimal commas, UTF-8 with a BOM,
+    STT numbering the rows of this edition only."""
+    lines = [PUBLISHED, *(f"{stt};{row}" for stt, row in enumerate(rows, start=1))]
+    path.write_text(unicodedata.normalize(normal_form, "\n".join(lines) + "\n"), encoding="utf-8-sig")
+    return path
+
+
+def hotspots(url: str) -> dict[str, tuple]:
+    return {code: (name, district, depth, rain) for code, name, district, depth, rain in query(url, """
+        SELECT code, name, district, max_depth_m::float, trigger_rain_mm::float FROM waterlogging_points""")}
+
+
+def test_a_published_list_without_codes_loads_and_loads_again_unchanged(fresh_db: str, tmp_path: Path) -> None:
+    path = published(tmp_path / "diem_ung_ngap_2024.csv", PUBLISHED_ROWS)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfSTT;")
+    code, report = load(path)
+    assert code == 0, report
+    assert (report["kind"], report["inserted"], report["rejected"]) == ("hotspots", 3, [])
+    assert any("3 hotspot(s) have no code in the file" in w for w in report["warnings"])
+    assert hotspots(fresh_db) == DERIVED  # depth from cm to m, rain in mm, names with their diacritics
+    assert all(unicodedata.is_normalized("NFC", name) for name, *_ in DERIVED.values())
+
+    code, report = load(path)
+    assert (code, report["inserted"], report["updated"], report["unchanged"]) == (0, 0, 0, 3)
+    # Next edition: re-ordered (so every STT changed) and written decomposed (NFD): the same hotspots.
+    edition = published(tmp_path / "diem_ung_ngap_2025.csv", PUBLISHED_ROWS[::-1], "NFD")
+    code, report = load(edition)
+    assert (code, report["inserted"], report["updated"], report["unchanged"]) == (0, 0, 0, 3)
+    assert hotspots(fresh_db) == DERIVED
+
+
+def test_a_later_file_with_codes_takes_over_hotspots_known_by_name(fresh_db: str, tmp_path: Path) -> None:
+    load(published(tmp_path / "list.csv", PUBLISHED_ROWS))
+    load(write(tmp_path / "events.csv", "Ngày;Thời gian;Tên điểm;Quận;Độ sâu (cm)\n"
+                                        "20/07/2024;14:30;Phố Huế - Hàng Bài;Hoàn Kiếm;35\n"))
+    # The programme's own list: real codes, other dashes, case and district prefixes.
+    coded = write(tmp_path / "coded.csv", "Mã điểm;Tên điểm;Quận;Kinh độ;Vĩ độ\n"
+                                          "HK-01;Phố Huế – Hàng Bài;Quận Hoàn Kiếm;105.8518;21.0176\n"
+                                          "DD-07;NGÃ TƯ NGUYỄN LƯƠNG BẰNG - TÂY SƠN;Q. Đống Đa;105.8276;21.0134\n")
+    code, report = load(coded)
+    assert (code, report["inserted"], report["updated"]) == (0, 0, 2)
+    assert any("2 hotspot(s) known until now by name and district got their code" in w for w in report["warnings"])
+    assert sorted(hotspots(fresh_db)) == ["DD-07", "HK-01", "thanh-xuan:nguyen-trai-truoc-so-275"]
+    assert query(fresh_db, "SELECT p.code, e.max_depth_m::float FROM flood_events e "
+                           "JOIN waterlogging_points p ON p.id = e.point_id") == [("HK-01", 0.35)]
+    # The next list without codes finds them by name and district: nothing new.
+    code, report = load(published(tmp_path / "list2.csv", PUBLISHED_ROWS))
+    assert (code, report["inserted"], report["updated"], report["unchanged"]) == (0, 0, 2, 1)
+    assert sorted(hotspots(fresh_db)) == ["DD-07", "HK-01", "thanh-xuan:nguyen-trai-truoc-so-275"]
+
+
+def test_events_with_the_usual_vietnamese_headers_find_their_hotspot_by_name(fresh_db: str, tmp_path: Path) -> None:
+    load(published(tmp_path / "list.csv", PUBLISHED_ROWS))
+    path = write(tmp_path / "events.csv", "\n".join([
+        "Ngày;Thời gian;Tên điểm;Quận;Độ sâu (cm);Thời gian rút nước",
+        "20/07/2024;14:30;Phố Huế - Hàng Bài;Hoàn Kiếm;35;1h30",
+        "20/07/2024;15h;Nguyễn Trãi (trước số 275);Thanh Xuân;20;45 phút",
+        "21/07/2024;7 giờ;phố huế - hàng bài;Quận Hoàn Kiếm;10;2 giờ",
+        "21/07/2024;8:00;Phố Không Có;Hoàn Kiếm;10;30",
+    ]) + "\n")
+    code, report = load(path)
+    assert (code, report["kind"], report["inserted"]) == (3, "flood events", 3)
+    assert reasons(report) == {4: "no hotspot with this name and district (hoan-kiem:pho-khong-co) is in this file "
+                                  "or the database (load the hotspots first, or give the code)"}
+    assert sorted(query(fresh_db, """
+        SELECT p.code, to_char(e.started_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD HH24:MI'), e.duration_min,
+               e.max_depth_m::float
+        FROM flood_events e JOIN waterlogging_points p ON p.id = e.point_id""")) == [
+        ("hoan-kiem:pho-hue-hang-bai", "2024-07-20 14:30", 90, 0.35),
+        ("hoan-kiem:pho-hue-hang-bai", "2024-07-21 07:00", 120, 0.1),
+        ("thanh-xuan:nguyen-trai-truoc-so-275", "2024-07-20 15:00", 45, 0.2),
+    ]
+    code, report = load(path)
+    assert (code, report["inserted"], report["updated"], report["unchanged"]) == (3, 0, 0, 3)
+
+
+def test_names_that_do_not_tell_one_hotspot_are_rejected(fresh_db: str, tmp_path: Path) -> None:
+    load(write(tmp_path / "coded.csv", "code;name;district;lon;lat\n"
+                                       "TX-01;Nguyễn Trãi;Thanh Xuân;105.8033;20.9958\n"
+                                       "TX-02;Nguyễn Trãi;Thanh Xuân;105.8100;20.9930\n"))
+    path = write(tmp_path / "list.csv", "\n".join([
+        PUBLISHED,
+        "1;Nguyễn Trãi;Thanh Xuân;105,8033;20,9958;30;50",
+        "2;Phố Huế - Hàng Bài;Hoàn Kiếm;105,85180;21,01760;40;50",
+        "3;Phố Huế – Hàng Bài;Hoàn Kiếm;105,85190;21,01770;45;50",
+        "4;—;Hoàn Kiếm;105,85;21,02;;",
+    ]) + "\n")
+    code, report = load(path)
+    assert code == 3
+    assert reasons(report) == {
+        1: "the hotspots TX-01, TX-02 all have this name and district (thanh-xuan:nguyen-trai): give the row its code",
+        3: "the same hotspot as row 2: without a code, a hotspot is known by its name and district "
+           "(hoan-kiem:pho-hue-hang-bai)",
+        4: "the hotspot name has no letter or digit to know it by: give the row a code",
+    }
+    assert counts(fresh_db) == (3, 0)
+
+
+def test_units_come_from_the_header_or_the_value(fresh_db: str, tmp_path: Path) -> None:
+    path = write(tmp_path / "units.csv", "\n".join([
+        "code;name;lon;lat;started_at;max_depth_mm;Thời gian ngập (giờ)",
+        "HK-01;Phố Huế;105.8518;21.0176;2024-07-20T14:30+07:00;350;1,5",
+        "HK-02;Hàng Bài;105.8520;21.0180;2024-07-20T14:30+07:00;0,4 m;20 phút",
+    ]) + "\n")
+    code, report = load(path)
+    assert code == 0, report
+    assert sorted(query(fresh_db, "SELECT p.code, e.max_depth_m::float, e.duration_min FROM flood_events e "
+                                  "JOIN waterlogging_points p ON p.id = e.point_id")) == [
+        ("HK-01", 0.35, 90), ("HK-02", 0.4, 20)]
+    no_unit = write(tmp_path / "no_unit.csv", "code;name;lon;lat;Độ sâu lớn nhất\nHK-03;Tràng Thi;105.849;21.027;35\n")
+    code, report = load(no_unit)
+    assert code == 3
+    assert reasons(report) == {1: "depth 35 m is outside 0-5 m (a depth in centimetres needs the unit in the "
+                                  "header: Độ sâu (cm))"}
+    inches = write(tmp_path / "inches.csv", "code;name;lon;lat;Độ sâu (inch)\nHK-03;Tràng Thi;105.849;21.027;14\n")
+    code, report = load(inches)
+    assert code == 1
+    assert report["error"] == ("column 'Độ sâu (inch)' gives its values in 'inch'; this field takes m, cm, mm "
+                               "(name the unit in the header, e.g. (m))")
+
+
+def test_a_file_without_what_a_load_needs_names_the_columns_it_found(fresh_db: str, tmp_path: Path) -> None:
+    path = write(tmp_path / "no_name.csv",
+                 "STT;Quận;Kinh độ;Vĩ độ;Độ sâu lớn nhất (cm)\n1;Hoàn Kiếm;105,8518;21,0176;40\n")
+    code, report = load(path)
+    assert code == 1
+    assert "hotspots need a name (ten_diem, name) and a position" in report["error"]
+    assert ("The file has a position and the columns 'STT', 'Quận', 'Độ sâu lớn nhất (cm)': found district = 'Quận', "
+            "max_depth = 'Độ sâu lớn nhất (cm)'") in report["error"]
+    (tmp_path / "map.toml").write_text('name = "STT"\n', encoding="utf-8")
+    code, report = load(path, "--mapping", str(tmp_path / "map.toml"))
+    assert (code, report["inserted"]) == (0, 1)
+    assert query(fresh_db, "SELECT code, name FROM waterlogging_points") == [("hoan-kiem:1", "1")]
