@@ -20,14 +20,13 @@ from pyproj import CRS, Transformer
 from pyproj.crs import ProjectedCRS
 from pyproj.crs.coordinate_operation import TransverseMercatorConversion
 
-from landdb.models import CITY_SRID
+from landdb.models import CITY_EXTENT, CITY_SRID
 from landflood.errors import DataError
 
 CITY_CRS = CRS.from_epsg(CITY_SRID)
 WGS84 = CRS.from_epsg(4326)
 
 #: lon/lat extent of Hanoi (with a margin), used when no boundaries are loaded.
-HANOI_EXTENT = (105.25, 20.53, 106.05, 21.42)
 
 
 def _tm3(lon0: float, name: str) -> CRS:
@@ -97,7 +96,7 @@ def _in_extent(lon: np.ndarray, lat: np.ndarray, extent: Sequence[float]) -> flo
 
 
 def detect(points: np.ndarray, ward_codes: Sequence[str | None], wards: dict[str, shapely.Geometry],
-           extent: Sequence[float] = HANOI_EXTENT) -> tuple[CRS, str]:
+           extent: Sequence[float] = CITY_EXTENT) -> tuple[CRS, str]:
     """Pick the CRS of ``points`` (an (n, 2) array of raw coordinates).
 
     ``wards`` maps commune codes to boundaries in the city CRS. Returns the CRS and a sentence

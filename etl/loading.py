@@ -13,11 +13,12 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from pyproj import CRS, Transformer
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from etl import crs as crsmod
 from etl import read
 from etl.report import LoadReport
+from landdb.audit import set_actor
 from landflood.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def transaction(engine: Engine, actor: str, report: LoadReport) -> Iterator[Conn
     """The load's one transaction, with ``actor`` for the audit log. It commits when the block ends
     (``report.committed``), except for a dry run; an exception rolls everything back."""
     with engine.connect() as conn, conn.begin() as trans:
-        conn.execute(text("SELECT set_config('landflood.actor', :a, true)"), {"a": actor})
+        set_actor(conn, actor)
         yield conn
         if report.dry_run:
             trans.rollback()

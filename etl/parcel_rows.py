@@ -20,12 +20,11 @@ from etl import crs as crsmod
 from etl import read
 from etl.polygons import Problems, check_geometries
 from etl.report import Reject, shown
-from landdb.models import CITY_SRID
+from landdb.models import CITY_SRID, MAX_MAP_SHEET, MAX_PARCEL_NO
 from landdb.parcel_load import STAGE_COLUMNS
 from landflood.errors import DataError
 
 OUTSIDE = "outside the city (touches no administrative unit)"
-MAX_SHEET = 32767  # map_sheets.sheet_no < 32768 (the sheet's 15 bits of the packed parcel key)
 
 
 @dataclass
@@ -137,16 +136,19 @@ class RowBuilder:
         wards = values["ward_code"] if "ward_code" in self.cols else [self.ward_code] * n
         ward_text = [ward_code(v) for v in wards]
         ward = np.array([int(w) if w is not None and len(w) == 5 and w.isdigit() else -1 for w in ward_text])
-        for i in np.flatnonzero(bad_sheet | bad_parcel | (ward < 0) | (sheet > MAX_SHEET)):
+        too_big = (sheet > MAX_MAP_SHEET) | (parcel > MAX_PARCEL_NO)
+        for i in np.flatnonzero(bad_sheet | bad_parcel | (ward < 0) | too_big):
             if bad_sheet[i]:
                 problems.add(i, f"map sheet number {shown(values['map_sheet'][i])} is not a positive whole number")
-            elif sheet[i] > MAX_SHEET:
-                problems.add(i, f"map sheet number {shown(values['map_sheet'][i])} is larger than {MAX_SHEET}")
+            elif sheet[i] > MAX_MAP_SHEET:
+                problems.add(i, f"map sheet number {shown(values['map_sheet'][i])} is larger than {MAX_MAP_SHEET}")
             if bad_parcel[i]:
                 problems.add(i, f"parcel number {shown(values['parcel_no'][i])} is not a positive whole number")
+            elif parcel[i] > MAX_PARCEL_NO:
+                problems.add(i, f"parcel number {shown(values['parcel_no'][i])} is larger than {MAX_PARCEL_NO:,}")
             if ward[i] < 0:
                 problems.add(i, f"ward code {shown(ward_text[i])} is not a 5-digit commune code (use --ward-code)")
-        key_ok = ~bad_sheet & ~bad_parcel & (ward >= 0) & (sheet <= MAX_SHEET)
+        key_ok = ~bad_sheet & ~bad_parcel & (ward >= 0) & ~too_big
         return np.where(key_ok, ward, 0), np.where(key_ok, sheet, 0), np.where(key_ok, parcel, 0), key_ok
 
     def _area(self, raw: list | None, problems: Problems) -> np.ndarray:
@@ -172,16 +174,17 @@ class RowBuilder:
 
 
 def _positive_ints(values: list) -> tuple[np.ndarray, np.ndarray]:
-    """(whole numbers, mask of values that are not positive whole numbers)."""
+    """(whole numbers, mask of values that are not positive whole numbers); the keys' own limits
+    are checked by the caller, which says which one a number exceeds."""
     out = np.zeros(len(values), dtype=np.int64)
     bad = np.zeros(len(values), dtype=bool)
     for i, v in enumerate(values):
-        if type(v) is int and 0 < v < 2**31:
+        if type(v) is int and 0 < v < 2**62:
             out[i] = v
             continue
         try:
             number = read.parse_number(v) if isinstance(v, str) else v
-            if number is None or float(number) != int(number) or not 0 < int(number) < 2**31:
+            if number is None or float(number) != int(number) or not 0 < int(number) < 2**62:
                 raise ValueError
             out[i] = int(number)
         except (ValueError, TypeError, OverflowError, DataError):

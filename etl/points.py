@@ -15,7 +15,7 @@ from pyproj import Transformer
 from etl import crs as crsmod
 from etl import loading, read
 from etl.report import LoadReport, shown
-from landdb.models import CITY_SRID
+from landdb.models import CITY_EXTENT, CITY_SRID
 from landflood.errors import DataError
 
 #: Times written without a timezone are Hanoi's local time (UTC+07:00, no daylight saving).
@@ -64,7 +64,7 @@ def city_points(batch: read.Batch, transformer: Transformer | None) -> tuple[lis
     its coordinates were there but unreadable.
 
     Positions are rounded to the millimetre, so the same coordinates always store the same bytes.
-    A point must lie within Hanoi's extent (``etl.crs.HANOI_EXTENT``).
+    A point must lie within Hanoi's extent (``landdb.models.CITY_EXTENT``).
     """
     geoms = batch.geoms.copy()
     problems: list[str | None] = [batch.problem(i) for i in range(len(geoms))]
@@ -81,7 +81,7 @@ def city_points(batch: read.Batch, transformer: Transformer | None) -> tuple[lis
     city[ok] = shapely.set_precision(crsmod.transform(geoms[ok], transformer), 0.001)
     xy = shapely.get_coordinates(city[ok]) if ok.any() else np.empty((0, 2))
     lon, lat = _TO_LONLAT.transform(xy[:, 0], xy[:, 1]) if len(xy) else (xy[:, 0], xy[:, 1])
-    x0, y0, x1, y1 = crsmod.HANOI_EXTENT
+    x0, y0, x1, y1 = CITY_EXTENT
     inside = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
     idx = np.flatnonzero(ok)
     for j in np.flatnonzero(~inside):

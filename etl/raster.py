@@ -56,7 +56,7 @@ from etl import loading
 from etl.report import LoadReport, shown_error
 from landdb import admin as admindb
 from landdb import rasters as rasterdb
-from landdb.models import CITY_SRID
+from landdb.models import CITY_EXTENT, CITY_SRID
 from landflood.errors import DataError
 from landflood.settings import Settings
 
@@ -226,7 +226,7 @@ def _check_near_city(src, crs: rasterio.crs.CRS, path: Path) -> None:
         x0, y0, x1, y1 = transform_bounds(crs, "EPSG:4326", *src.bounds, densify_pts=21)
     except RasterioError as exc:
         raise DataError(f"the extent of {path.name} cannot be placed on Earth in {crs}: {shown_error(exc)}") from exc
-    hx0, hy0, hx1, hy1 = crsmod.HANOI_EXTENT
+    hx0, hy0, hx1, hy1 = CITY_EXTENT
     if x1 < hx0 or x0 > hx1 or y1 < hy0 or y0 > hy1:
         raise DataError(f"{path.name} lies outside Hanoi: it covers lon {x0:.3f}…{x1:.3f}, lat {y0:.3f}…{y1:.3f} "
                         f"(Hanoi: lon {hx0}…{hx1}, lat {hy0}…{hy1}). Is its CRS right? (--crs overrides the file's)")

@@ -42,6 +42,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: VN-2000 / TM-3 zone 482 (central meridian 105°00', k = 0.9999): Hanoi's cadastral CRS.
 CITY_SRID = 5897
+#: Hanoi in longitude, latitude (CRS84), with a margin of about 3 km around the province's
+#: boundary (lon 105.285–106.020, lat 20.564–21.386): where the city's data may lie.
+CITY_EXTENT = (105.25, 20.53, 106.05, 21.42)
+
+#: The parts of a parcel's natural key: a 5-digit commune code, a map sheet number that fits the
+#: 15 bits the packed key gives it, a positive parcel number that fits its 31 bits.
+WARD_CODE_PATTERN = r"^[0-9]{5}$"
+MAX_MAP_SHEET = 2**15 - 1
+MAX_PARCEL_NO = 2**31 - 1
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -157,7 +166,7 @@ class LandUseLegacyCode(Base):
 # --- cadastre: map sheets, parcels, parties, rights -----------------------------------------
 
 def _ward_code() -> CheckConstraint:
-    return CheckConstraint(r"ward_code ~ '^[0-9]{5}$'", name="ward_code_format")
+    return CheckConstraint(f"ward_code ~ '{WARD_CODE_PATTERN}'", name="ward_code_format")
 
 
 class MapSheet(Base):
@@ -167,7 +176,7 @@ class MapSheet(Base):
     __table_args__ = (
         _ward_code(),
         CheckConstraint("sheet_no > 0", name="sheet_no_positive"),
-        CheckConstraint("sheet_no < 32768", name="sheet_no_max"),  # 15 bits of PARCEL_KEY
+        CheckConstraint(f"sheet_no < {MAX_MAP_SHEET + 1}", name="sheet_no_max"),  # 15 bits of PARCEL_KEY
         CheckConstraint("scale IS NULL OR scale IN (200, 500, 1000, 2000, 5000, 10000)", name="scale"),
         CheckConstraint("geom IS NULL OR (ST_IsValid(geom) AND NOT ST_IsEmpty(geom))", name="geom_valid"),
     )
@@ -200,7 +209,7 @@ class Parcel(Base):
 _PARCEL_KEY = ("ward_code", "map_sheet", "parcel_no")
 
 #: The natural key packed into one bigint (15 bits of map sheet, 17 of ward code, 31 of parcel
-#: number; map_sheets caps sheet numbers at 32767), so that indexes and joins on the key compare
+#: number; map_sheets caps sheet numbers at MAX_MAP_SHEET), so that indexes and joins on the key compare
 #: one integer instead of three columns with text. The order keeps the fields that vary most apart when PostgreSQL's bigint hash folds
 #: the two 32-bit halves together (ward first made hash joins on it collide badly).
 PARCEL_KEY_SQL = "(map_sheet::bigint << 48) | (ward_code::bigint << 31) | parcel_no::bigint"

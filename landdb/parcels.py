@@ -18,7 +18,7 @@ from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from landdb.models import CITY_SRID
+from landdb.models import CITY_SRID, MAX_MAP_SHEET, MAX_PARCEL_NO, WARD_CODE_PATTERN
 from landflood.errors import DataError, NotFoundError
 
 _PARCEL_ID = re.compile(r"^(\d{5})-(\d+)-(\d+)$")
@@ -48,6 +48,16 @@ class ParcelKey:
                 "for example '00001-12-345'"
             )
         return cls(m.group(1), int(m.group(2)), int(m.group(3)))
+
+    def problem(self) -> str | None:
+        """Why this is not a valid key (None when it is): the one statement of the key's limits."""
+        if not re.fullmatch(WARD_CODE_PATTERN, self.ward_code):
+            return f"ward code {self.ward_code[:20]!r} is not a 5-digit commune code"
+        if not 0 < self.map_sheet <= MAX_MAP_SHEET:
+            return f"map sheet {self.map_sheet} is not a whole number from 1 to {MAX_MAP_SHEET}"
+        if not 0 < self.parcel_no <= MAX_PARCEL_NO:
+            return f"parcel number {self.parcel_no} is not a whole number from 1 to {MAX_PARCEL_NO:,}"
+        return None
 
     @property
     def packed(self) -> int:

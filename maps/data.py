@@ -11,9 +11,8 @@ from typing import Any
 
 import psycopg
 
-#: Hanoi's extent in CRS84, when there is nothing loaded to centre on.
-HANOI_BBOX = (105.28, 20.56, 106.02, 21.39)
-RISK_CLASSES = ("low", "medium", "high", "very_high")
+from landdb.models import CITY_EXTENT
+
 #: Largest number of parcels `landflood maps export` embeds in one page.
 EXPORT_MAX_PARCELS = 50_000
 
@@ -58,7 +57,7 @@ def data_bbox(conn: psycopg.Connection) -> tuple[float, float, float, float]:
             WITH e AS (SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, 5897), 4326) AS g
                        FROM (SELECT geom FROM parcel_versions WHERE valid_to IS NULL LIMIT 10000) s)
             SELECT ST_XMin(g), ST_YMin(g), ST_XMax(g), ST_YMax(g) FROM e WHERE g IS NOT NULL""").fetchone()
-    return tuple(row) if row and row[0] is not None else HANOI_BBOX
+    return tuple(row) if row and row[0] is not None else CITY_EXTENT
 
 
 def wards(conn: psycopg.Connection) -> list[dict[str, str]]:

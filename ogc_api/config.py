@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from landdb.models import CITY_EXTENT
 from landflood.settings import Settings
 from ogc_api import crs as crsmod
 from ogc_api.collections import COLLECTIONS, Collection
 
-#: Hanoi's extent in CRS84 (the province before and after 1 July 2025).
-HANOI_BBOX = [105.28, 20.56, 106.02, 21.39]
 TILED = ("parcels", "flood-risk-zones", "waterlogging-points")
 #: The one tile matrix set the vector tiles come in.
 TILE_MATRIX_SET = "WebMercatorQuad"
@@ -44,7 +43,7 @@ def _feature_resource(coll: Collection, url: str) -> dict[str, Any]:
             "options": {"zoom": {"min": 0, "max": 22}, "schemes": [TILE_MATRIX_SET]},
             "format": {"name": "pbf", "mimetype": MVT},
         })
-    extents: dict[str, Any] = {"spatial": {"bbox": HANOI_BBOX, "crs": crsmod.CRS84}}
+    extents: dict[str, Any] = {"spatial": {"bbox": list(CITY_EXTENT), "crs": crsmod.CRS84}}
     if coll.time_start:
         extents["temporal"] = {"begin": None, "end": None}
     return {
@@ -71,7 +70,7 @@ def _rainfall_resource() -> dict[str, Any]:
             "Chuỗi số liệu mưa tại các trạm (mm mỗi khoảng thời gian) theo OGC API EDR."),
         "keywords": {"en": ["rainfall", "EDR"], "vi": ["lượng mưa", "EDR"]},
         "links": [],
-        "extents": {"spatial": {"bbox": HANOI_BBOX, "crs": crsmod.CRS84}},
+        "extents": {"spatial": {"bbox": list(CITY_EXTENT), "crs": crsmod.CRS84}},
         "providers": [{"type": "edr", "name": "ogc_api.edr.RainfallProvider", "data": "rainfall",
                        "crs": crsmod.supported_uris(), "storage_crs": crsmod.STORAGE.uri}],
     }

@@ -7,7 +7,6 @@ validated like a row of the ETL, and recorded in the audit log with the officer'
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +17,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
+from landdb import land_use
 from landdb import parcels as parcel_db
 from landdb.api_users import ApiUser
 from landdb.audit import set_actor
@@ -87,12 +87,10 @@ def _parcel_data(conn: Connection, props: dict[str, Any], geom: BaseGeometry, us
         key = parcel_db.ParcelKey(str(props["ward_code"]), int(props["map_sheet"]), int(props["parcel_no"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError("ward_code (5 digits), map_sheet and parcel_no (positive integers) are required") from exc
-    if not re.fullmatch(r"\d{5}", key.ward_code) or not 0 < key.map_sheet < 32768 or key.parcel_no <= 0:
-        raise DataError(f"{key.parcel_id!r} is not a valid key: ward_code has 5 digits, map_sheet is 1..32767, "
-                        "parcel_no is positive")
-    code = str(props.get("land_use") or "").strip().upper()
-    current = conn.execute(text("SELECT code FROM land_use_types WHERE code = :c UNION ALL "
-                                "SELECT code FROM land_use_legacy_codes WHERE legacy_code = :c"), {"c": code}).scalar()
+    if why := key.problem():
+        raise DataError(f"{key.parcel_id[:40]!r} is not a valid key: {why}")
+    code = str(props.get("land_use") or "")
+    current = land_use.resolve(conn, code)
     if current is None:
         raise DataError(f"land_use {code!r} is not a code of Circular 08/2024 (or a known 27/2018 code)")
     area = props.get("area_legal_m2")

@@ -39,11 +39,13 @@ def test_duplicates_across_batches_are_found_and_the_first_row_wins(db: str, tmp
     assert address == "Số 2 phố Hàng Bạc, phường Hàng Bạc"
 
 
-def test_map_sheet_numbers_above_32767_are_rejected(db: str, tmp_path: Path) -> None:
-    parcels_frame(3, overrides={(1, "SoTo"): 40000}).to_file(tmp_path / "thua.gpkg")
+def test_key_parts_beyond_the_packed_keys_bits_are_rejected(db: str, tmp_path: Path) -> None:
+    parcels_frame(3, overrides={(1, "SoTo"): 40000, (2, "SoThua"): 2**31}).to_file(tmp_path / "thua.gpkg")
     report = _load(db, tmp_path / "thua.gpkg")
-    assert [(r.row, r.reason) for r in report.rejected] == [(2, "map sheet number 40000 is larger than 32767")]
-    assert report.inserted == 2
+    assert [(r.row, r.reason) for r in report.rejected] == [
+        (2, "map sheet number 40000 is larger than 32767"),
+        (3, "parcel number 2147483648 is larger than 2,147,483,647")]
+    assert report.inserted == 1
 
 
 def test_the_packed_key_is_the_one_the_database_computes(db: str, tmp_path: Path) -> None:
