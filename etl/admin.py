@@ -27,7 +27,7 @@ import datetime as dt
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 
 from etl import crs as crsmod
 from etl import fields, loading, read
-from etl.loading import Progress
+from etl.loading import LoadOptions, Progress
 from etl.polygons import Problems, check_geometries
 from etl.report import LoadReport, shown, shown_names
 from landdb import admin as admindb
@@ -85,21 +85,14 @@ _LEVEL_WORDS = {"province": "province", "tinh": "province", "captinh": "province
 
 
 @dataclass
-class AdminOptions:
+class AdminOptions(LoadOptions):
     """Options of ``landflood etl admin`` (see its --help)."""
 
-    layer: str | None = None
-    crs: str | None = None
-    encoding: str = "auto"
-    mapping: dict[str, str] = field(default_factory=dict)
     level: str | None = None
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     repair: bool = False
-    strict: bool = False
-    dry_run: bool = False
     batch_size: int = 5_000
-    actor: str = "etl"
 
 
 @dataclass(frozen=True)

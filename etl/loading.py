@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pyproj import CRS, Transformer
@@ -22,6 +23,20 @@ from landdb.audit import set_actor
 from landflood.errors import DataError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadOptions:
+    """What every load of a vector file or CSV takes; each loader's options add their own."""
+
+    layer: str | None = None
+    crs: str | None = None
+    encoding: str = "auto"
+    mapping: dict[str, str] = field(default_factory=dict)
+    strict: bool = False
+    dry_run: bool = False
+    batch_size: int = 50_000
+    actor: str = "etl"
 
 Progress = Callable[[int, int | None], None]  # (rows just read, total rows or None)
 R = TypeVar("R", bound=LoadReport)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from etl import crs as crsmod
 from etl import fields, loading, read
-from etl.loading import Progress
+from etl.loading import LoadOptions, Progress
 from etl.parcel_rows import Places, RowBuilder, ward_code
 from etl.report import LoadReport
 from landdb import admin as admindb
@@ -34,19 +34,11 @@ from landflood.errors import DataError
 
 
 @dataclass
-class ParcelOptions:
+class ParcelOptions(LoadOptions):
     """Options of ``landflood etl parcels`` (see its --help)."""
 
-    layer: str | None = None
-    crs: str | None = None
-    encoding: str = "auto"
-    mapping: dict[str, str] = field(default_factory=dict)
     ward_code: str | None = None
     repair: bool = False
-    strict: bool = False
-    dry_run: bool = False
-    batch_size: int = 50_000
-    actor: str = "etl"
 
 
 def load_parcels(engine: Engine, path: Path, opts: ParcelOptions, progress: Progress | None = None) -> LoadReport:

@@ -44,7 +44,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from etl import fields, loading, points, read
-from etl.loading import Progress
+from etl.loading import LoadOptions, Progress
 from etl.report import LoadReport, clip, shown
 from landdb import rainfall as rdb
 from landflood.errors import DataError
@@ -83,18 +83,10 @@ RAIN_UNITS = {"mm": 1.0}
 
 
 @dataclass
-class RainfallOptions:
+class RainfallOptions(LoadOptions):
     """Options of ``landflood etl rainfall`` (see its --help)."""
 
-    layer: str | None = None
-    crs: str | None = None
-    encoding: str = "auto"
-    mapping: dict[str, str] = field(default_factory=dict)
     interval_min: int | None = None
-    strict: bool = False
-    dry_run: bool = False
-    batch_size: int = 50_000
-    actor: str = "etl"
 
 
 @dataclass

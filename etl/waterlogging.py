@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from etl import fields, loading, points, read
-from etl.loading import Progress
+from etl.loading import LoadOptions, Progress
 from etl.report import LoadReport, clip, shown, shown_names
 from landdb import waterlogging as wdb
 from landflood.errors import DataError
@@ -69,17 +69,8 @@ _HOURS_MINUTES = re.compile(r"^(\d{1,3})\s*(?:h|g|giờ|:)\s*(\d{1,2})\s*(?:phú
 
 
 @dataclass
-class WaterloggingOptions:
+class WaterloggingOptions(LoadOptions):
     """Options of ``landflood etl waterlogging`` (see its --help)."""
-
-    layer: str | None = None
-    crs: str | None = None
-    encoding: str = "auto"
-    mapping: dict[str, str] = field(default_factory=dict)
-    strict: bool = False
-    dry_run: bool = False
-    batch_size: int = 50_000
-    actor: str = "etl"
 
 
 @dataclass

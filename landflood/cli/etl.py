@@ -5,10 +5,12 @@ Exit codes of every load: 0 all loaded; 3 loaded with rejects; 1 nothing loaded;
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -16,28 +18,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
-from etl.encoding import ENCODINGS
 from etl.report import LoadReport
 from landdb.database import ensure_database, make_engine
+from landflood.cli import options
 from landflood.settings import Settings
 
 _console = Console(highlight=False, soft_wrap=True)
-_report_option = click.option(
-    "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the full report (every rejected row) as JSON to this file.",
-)
-_path_argument = click.argument("path", type=click.Path(exists=True, path_type=Path))
-_layer_option = click.option("--layer", help="Layer to read, for files with several (GeoPackage).")
-_encoding_option = click.option(
-    "--encoding", type=click.Choice(("auto", *ENCODINGS)), default="auto", show_default=True,
-    help="Text encoding; auto detects TCVN3 and VNI in files that do not declare one.",
-)
-_repair_option = click.option("--repair", is_flag=True,
-                              help="Repair invalid polygons with make_valid instead of rejecting them.")
-_strict_option = click.option("--strict", is_flag=True, help="Load nothing if any row is rejected.")
-_dry_run_option = click.option("--dry-run", is_flag=True, help="Check and report everything, then roll back.")
-
-
 @click.group()
 def etl() -> None:
     """Load cadastral, waterlogging, rainfall, raster and boundary data.
@@ -49,21 +35,13 @@ def etl() -> None:
 
 
 @etl.command()
-@_path_argument
-@_layer_option
-@click.option("--crs", help="CRS of the coordinates (e.g. EPSG:5897), overriding the file's and detection.")
-@_encoding_option
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help='TOML or JSON file naming the columns the usual names do not find: map_sheet = "TO_BD".')
+@options.vector_load("CRS of the coordinates (e.g. EPSG:5897), overriding the file's and detection.",
+                     'map_sheet = "TO_BD"')
 @click.option("--ward-code", help="5-digit commune code for files without a ward-code column.")
-@_repair_option
-@_strict_option
-@_dry_run_option
-@_report_option
+@options.repair
 @click.pass_obj
-def parcels(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
-            mapping: Path | None, ward_code: str | None, repair: bool, strict: bool, dry_run: bool,
-            report_path: Path | None) -> None:
+def parcels(settings: Settings, path: Path, ward_code: str | None, repair: bool, report_path: Path | None,
+            **load: Any) -> None:
     """Load cadastral parcels (and their owners) from PATH.
 
     PATH is any vector file GDAL reads (Shapefile, zipped Shapefile, GeoPackage, GeoJSON,
@@ -72,14 +50,11 @@ def parcels(settings: Settings, path: Path, layer: str | None, crs: str | None, 
     by natural key (ward code, map sheet, parcel number): a changed parcel gets a new version,
     an unchanged one is left alone, so loading the same file twice changes nothing.
     """
-    from etl.fields import load_mapping
     from etl.parcels import ParcelOptions, load_parcels
 
     if ward_code is not None and not (ward_code.isdigit() and len(ward_code) == 5):
         raise click.BadParameter("must be a 5-digit commune code such as 00070", param_hint="--ward-code")
-    opts = ParcelOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping),
-                         ward_code=ward_code, repair=repair, strict=strict, dry_run=dry_run,
-                         actor=f"etl:{Path(path).name}")
+    opts = ParcelOptions(**options.load_options(path, **load), ward_code=ward_code, repair=repair)
     _run(settings, f"parcels from {path.name}",
          lambda engine, progress: load_parcels(engine, path, opts, progress), report_path)
 
@@ -138,19 +113,10 @@ def _summary(report: LoadReport) -> None:
 
 
 @etl.command()
-@_path_argument
-@_layer_option
-@click.option("--crs", help="CRS of the coordinates (e.g. EPSG:5897), overriding the file's; when neither "
-                            "says, lon/lat degrees are taken as WGS 84.")
-@_encoding_option
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help='TOML or JSON file naming the columns the usual names do not find: name = "VI_TRI".')
-@_strict_option
-@_dry_run_option
-@_report_option
+@options.vector_load("CRS of the coordinates (e.g. EPSG:5897), overriding the file's; when neither says, lon/lat "
+                     "degrees are taken as WGS 84.", 'name = "VI_TRI"')
 @click.pass_obj
-def waterlogging(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
-                 mapping: Path | None, strict: bool, dry_run: bool, report_path: Path | None) -> None:
+def waterlogging(settings: Settings, path: Path, report_path: Path | None, **load: Any) -> None:
     """Load waterlogging hotspots and/or flood events from PATH.
 
     PATH is a CSV (`;` or `,` separated, decimal commas accepted), GeoJSON or GeoPackage, with
@@ -170,11 +136,9 @@ def waterlogging(settings: Settings, path: Path, layer: str | None, crs: str | N
     Hotspots are upserted by code (a changed name, street, district, depth, rain or position
     updates the row), events by hotspot and start time: loading the same file twice changes nothing.
     """
-    from etl.fields import load_mapping
     from etl.waterlogging import WaterloggingOptions, load_waterlogging
 
-    opts = WaterloggingOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping), strict=strict,
-                               dry_run=dry_run, actor=f"etl:{Path(path).name}")
+    opts = WaterloggingOptions(**options.load_options(path, **load))
     _run(settings, f"waterlogging data from {path.name}",
          lambda engine, progress: load_waterlogging(engine, path, opts, progress), report_path, _waterlogging_summary)
 
@@ -187,23 +151,14 @@ def _waterlogging_summary(report: LoadReport) -> None:
 
 
 @etl.command()
-@_path_argument
-@_layer_option
-@click.option("--crs", help="CRS of the station positions (e.g. EPSG:5897 for x/y columns), overriding the "
-                            "file's; when neither says, lon/lat degrees are taken as WGS 84.")
-@_encoding_option
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help='TOML or JSON file naming the columns the usual names do not find: station_id = "TRAM".')
+@options.vector_load("CRS of the station positions (e.g. EPSG:5897 for x/y columns), overriding the file's; when "
+                     "neither says, lon/lat degrees are taken as WGS 84.", 'station_id = "TRAM"')
 @click.option("--interval-min", type=click.IntRange(1, 1440),
               help="Minutes each value covers (60 for hourly, 1440 for daily). Default: per station, the "
                    "most common spacing of its times.")
-@_strict_option
-@_dry_run_option
-@_report_option
 @click.pass_obj
-def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
-             mapping: Path | None, interval_min: int | None, strict: bool, dry_run: bool,
-             report_path: Path | None) -> None:
+def rainfall(settings: Settings, path: Path, interval_min: int | None, report_path: Path | None,
+             **load: Any) -> None:
     """Load rain-gauge time series from PATH.
 
     PATH is a CSV (`;` or `,` separated, decimal commas accepted), GeoJSON or GeoPackage with one
@@ -221,11 +176,9 @@ def rainfall(settings: Settings, path: Path, layer: str | None, crs: str | None,
     time they are seen; observations are upserted by station and time, so loading the same
     file twice changes nothing.
     """
-    from etl.fields import load_mapping
     from etl.rainfall import RainfallOptions, load_rainfall
 
-    opts = RainfallOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping),
-                           interval_min=interval_min, strict=strict, dry_run=dry_run, actor=f"etl:{Path(path).name}")
+    opts = RainfallOptions(**options.load_options(path, **load), interval_min=interval_min)
     _run(settings, f"rainfall from {path.name}",
          lambda engine, progress: load_rainfall(engine, path, opts, progress), report_path, _rainfall_summary)
 
@@ -242,12 +195,8 @@ def _rainfall_summary(report: LoadReport) -> None:
 
 
 @etl.command()
-@_path_argument
-@_layer_option
-@click.option("--crs", help="CRS of the coordinates (e.g. EPSG:4326), overriding the file's and detection.")
-@_encoding_option
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help='TOML or JSON file naming the columns the usual names do not find: code = "MA_XA".')
+@options.vector_load("CRS of the coordinates (e.g. EPSG:4326), overriding the file's and detection.",
+                     'code = "MA_XA"')
 @click.option("--level", type=click.Choice(("province", "district", "commune")),
               help="Level of every unit in the file (else the level column, the code column's name, the kind "
                    "or the code's length tells).")
@@ -258,14 +207,10 @@ def _rainfall_summary(report: LoadReport) -> None:
               help="First day the units are no longer valid (YYYY-MM-DD), for every unit; e.g. 2025-07-01 for "
                    "the districts and communes before the 2025 reorganisation. Default: the file's valid_to, "
                    "else still valid.")
-@_repair_option
-@_strict_option
-@_dry_run_option
-@_report_option
+@options.repair
 @click.pass_obj
-def admin(settings: Settings, path: Path, layer: str | None, crs: str | None, encoding: str,
-          mapping: Path | None, level: str | None, valid_from, valid_to, repair: bool, strict: bool,
-          dry_run: bool, report_path: Path | None) -> None:
+def admin(settings: Settings, path: Path, level: str | None, valid_from: dt.datetime | None,
+          valid_to: dt.datetime | None, repair: bool, report_path: Path | None, **load: Any) -> None:
     """Load administrative boundaries (provinces, districts, communes) from PATH.
 
     PATH is any polygon file GDAL reads (GeoJSON, Shapefile, GeoPackage, ...). Each unit needs a
@@ -281,20 +226,18 @@ def admin(settings: Settings, path: Path, layer: str | None, crs: str | None, en
       landflood etl admin hanoi_districts_pre2025.geojson --level district --valid-to 2025-07-01
     """
     from etl.admin import AdminOptions, load_admin
-    from etl.fields import load_mapping
 
     if valid_from and valid_to and valid_to <= valid_from:
         raise click.BadParameter("must be after --valid-from", param_hint="--valid-to")
-    opts = AdminOptions(layer=layer, crs=crs, encoding=encoding, mapping=load_mapping(mapping), level=level,
+    opts = AdminOptions(**options.load_options(path, **load), level=level,
                         valid_from=valid_from.date() if valid_from else None,
-                        valid_to=valid_to.date() if valid_to else None, repair=repair, strict=strict,
-                        dry_run=dry_run, actor=f"etl:{Path(path).name}")
+                        valid_to=valid_to.date() if valid_to else None, repair=repair)
     _run(settings, f"admin units from {path.name}",
          lambda engine, progress: load_admin(engine, path, opts, progress), report_path)
 
 
 @etl.command()
-@_path_argument
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--kind", type=click.Choice(("dem", "flood-depth")), required=True,
               help="dem: terrain elevation (m); flood-depth: water depth (m) of one flood scenario.")
 @click.option("--scenario", help="The flood scenario the depths belong to; required with --kind flood-depth.")
@@ -304,7 +247,7 @@ def admin(settings: Settings, path: Path, layer: str | None, crs: str | None, en
 @click.option("--nodata", type=float, help="Value marking missing pixels (e.g. -9999), for a file that declares none.")
 @click.option("--replace", is_flag=True, help="Replace a different raster already registered under the same name.")
 @click.option("--dry-run", is_flag=True, help="Check everything and say what would happen; write no file and no row.")
-@_report_option
+@options.report
 @click.pass_obj
 def raster(settings: Settings, path: Path, kind: str, scenario: str | None, name: str | None, crs: str | None,
            nodata: float | None, replace: bool, dry_run: bool, report_path: Path | None) -> None:

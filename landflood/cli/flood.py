@@ -16,12 +16,11 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from sqlalchemy import Engine
 
 from landdb.database import ensure_database, make_engine
+from landflood.cli import options
 from landflood.settings import Settings
 
 _console = Console(highlight=False, soft_wrap=True)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-_report_option = click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-                              help="Also write the full report as JSON to this file.")
 
 
 @click.group()
@@ -103,7 +102,7 @@ def condition(dem: Path, out_dir: Path, epsilon: bool, min_volume_m3: float) -> 
               help="Folder for the depth COG (default: the data directory's rasters/flood_depth).")
 @click.option("--if-missing", is_flag=True,
               help="Do nothing when the scenario has already been run (as `make demo` does).")
-@_report_option
+@options.report
 @click.pass_obj
 def run(settings: Settings, dem: Path | None, rain_mm: float | None, duration_h: float | None, drainage_mm_h: float,
         infiltration: str, scenario: str, out_dir: Path | None, if_missing: bool, report_path: Path | None) -> None:
@@ -199,7 +198,7 @@ def _gauge_pairs(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--drainage-mm-h", type=float, default=25.0, show_default=True, help="What the drains take (mm/h).")
 @click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the hotspots and parcels at risk as GeoJSON (EPSG:4326).")
-@_report_option
+@options.report
 @click.pass_obj
 def nowcast(settings: Settings, rain_mm_h: float | None, gauge_rates: tuple[str, ...], duration_h: float,
             drainage_mm_h: float, geojson_path: Path | None, report_path: Path | None) -> None:
@@ -230,7 +229,7 @@ def nowcast(settings: Settings, rain_mm_h: float | None, gauge_rates: tuple[str,
 
 @flood.command()
 @click.option("--scenario", required=True, help="The scenario to check (it must have been run).")
-@_report_option
+@options.report
 @click.pass_obj
 def validate(settings: Settings, scenario: str, report_path: Path | None) -> None:
     """Compare a scenario with the observed flood events: hit rate on hotspots, false-alarm area."""
