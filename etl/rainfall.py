@@ -46,7 +46,7 @@ from sqlalchemy import Engine
 from etl import fields, loading, points, read
 from etl.loading import LoadOptions, Progress
 from etl.report import LoadReport, clip, shown
-from landdb import rainfall as rdb
+from landdb import rainfall_load as rdb
 from landflood.errors import DataError
 
 #: Numbers gauge tables use for "no reading".
