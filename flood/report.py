@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from flood import risk as riskmod
 from flood import zones as zonesmod
 from landdb import flood as flooddb
-from landdb.models import RISK_CLASSES
+from landdb.codes import RISK_CLASSES
 from landflood.errors import DataError, NotFoundError
 
 REFERENCE_SCENARIO = "design-100mm-2h"

@@ -29,7 +29,7 @@ from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
 from flood.model import WET_M
-from landdb.models import RISK_CLASSES
+from landdb.codes import RISK_CLASSES
 
 NEARBY_M = 200.0
 MIN_FRACTION = 0.05

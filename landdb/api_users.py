@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import Connection, text
 
+from landdb.codes import ROLES
 from landflood.errors import ConflictError, NotFoundError
-
-ROLES = ("officer", "admin")
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from landdb.codes import RISK_CLASSES, ROLES
+
 #: VN-2000 / TM-3 zone 482 (central meridian 105°00', k = 0.9999): Hanoi's cadastral CRS.
 CITY_SRID = 5897
 #: Hanoi in longitude, latitude (CRS84), with a margin of about 3 km around the province's
@@ -60,7 +62,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-RISK_CLASSES = ("low", "medium", "high", "very_high")
 
 
 class Base(DeclarativeBase):
@@ -524,7 +525,7 @@ class ApiUser(Base):
 
     __tablename__ = "api_users"
     __table_args__ = (
-        CheckConstraint("role IN ('officer', 'admin')", name="role"),
+        CheckConstraint(f"role IN {ROLES}", name="role"),
         CheckConstraint(r"token_hash ~ '^[0-9a-f]{64}$'", name="token_hash_format"),
         Index("uq_api_users_name_active", "name", unique=True, postgresql_where=text("revoked_at IS NULL")),
     )

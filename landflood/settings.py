@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from landflood.errors import ConfigError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # The source checkout this package runs from (editable install), if any.
 _SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +62,8 @@ class Settings(BaseSettings):
     )
     db_name: str = Field(default="landflood", pattern=r"^[a-z_][a-z0-9_]*$",
                          description="Database name in the managed cluster.")
-    log_level: str = Field(default="INFO", description="Logging level for the CLI and the app.")
+    log_level: str = Field(default="INFO", description="Logging level for the CLI and the app: DEBUG, INFO, "
+                           "WARNING, ERROR or CRITICAL.")
 
     @field_validator("database_url", "database_read_url")
     @classmethod
@@ -77,6 +81,14 @@ class Settings(BaseSettings):
             v = "postgresql+psycopg://" + v[len("postgresql://"):]
         return v
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, v: str) -> str:
+        level = v.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{v!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return level
+
     @field_validator("var_dir")
     @classmethod
     def _absolute(cls, v: Path) -> Path:
@@ -85,3 +97,15 @@ class Settings(BaseSettings):
     @property
     def uses_managed_cluster(self) -> bool:
         return self.database_url is None
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and ``.env``; a ConfigError naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "LANDFLOOD_" + "_".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')} (set in the environment or .env)")
+        raise ConfigError("invalid setting(s):\n  " + "\n  ".join(lines)) from None

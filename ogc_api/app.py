@@ -22,7 +22,7 @@ from pygeoapi.openapi import get_oas
 
 from landdb.database import ensure_database, make_engine
 from landflood.errors import LandfloodError, NotFoundError
-from landflood.settings import Settings
+from landflood.settings import Settings, load_settings
 from ogc_api import auth, context, errors, items, limits
 from ogc_api.collections import COLLECTIONS
 from ogc_api.config import TILE_MATRIX_SET, TILED, maps_link, pygeoapi_config
@@ -49,7 +49,7 @@ CDN_ASSETS = {
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; the database is made usable first (the managed cluster is started)."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     url = ensure_database(settings)
     config = pygeoapi_config(settings)
     app = Flask(__name__, static_folder=config["server"]["templates"]["static"], static_url_path="/static")

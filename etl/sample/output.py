@@ -21,11 +21,11 @@ import pyogrio
 from pyogrio.raw import write_arrow
 
 from etl.encoding import encode
+from etl.sample.choices import SHAPEFILE_PARTS
 from etl.sample.parcels import LAYER, SCHEMA, TEXT_FIELDS
 
 #: Date stamped into the files (the sample's reference date: the day after the 30 Sep 2025 storm).
 STAMP = (2025, 10, 1)
-SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
 def parcels_path(out_dir: Path, fmt: str) -> Path:

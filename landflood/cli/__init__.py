@@ -6,12 +6,10 @@ import logging
 import sys
 
 import click
-from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
-from landflood.errors import LandfloodError
-from landflood.settings import Settings
+from landflood.errors import ConfigError, LandfloodError
 
 
 class _Group(click.Group):
@@ -35,10 +33,14 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Settings come from LANDFLOOD_* environment variables (see .env.example). Without
     LANDFLOOD_DATABASE_URL everything uses the project's managed PostGIS cluster under var/.
     """
+    from landflood.settings import (
+        load_settings,  # pydantic: only when a command runs, not for --help
+    )
+
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        raise click.UsageError(f"invalid LANDFLOOD_* setting: {exc}") from exc
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     level = logging.WARNING if quiet else {0: settings.log_level.upper(), 1: "INFO"}.get(verbose, "DEBUG")
     _setup_logging(level, debug=verbose >= 2)
     ctx.obj = settings

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import make_url
 
-from landdb.cluster import ManagedCluster
-from landdb.database import database_url, masked_url, postgis_version
 from landflood.errors import DatabaseError
-from landflood.settings import Settings
+
+if TYPE_CHECKING:
+    from landflood.settings import Settings
 
 # soft_wrap: long paths and URLs stay on one line, so they can be copied.
 _console = Console(highlight=False, soft_wrap=True)
@@ -37,6 +38,8 @@ def start(settings: Settings) -> None:
     and btree_gist. Starting a running cluster is fine; with LANDFLOOD_DATABASE_URL set,
     nothing is done.
     """
+    from landdb.cluster import ManagedCluster
+
     if _external(settings):
         return
     _console.print(f"managed cluster: {escape(ManagedCluster(settings).start())}")
@@ -50,6 +53,8 @@ def stop(settings: Settings) -> None:
     Open connections are closed; the data stays. With LANDFLOOD_DATABASE_URL set, nothing
     is done.
     """
+    from landdb.cluster import ManagedCluster
+
     if _external(settings):
         return
     _console.print(f"managed cluster: {escape(ManagedCluster(settings).stop())}")
@@ -59,6 +64,9 @@ def stop(settings: Settings) -> None:
 @click.pass_obj
 def status(settings: Settings) -> None:
     """Show whether the database exists and runs, where, and its URL (password hidden)."""
+    from landdb.cluster import ManagedCluster
+    from landdb.database import masked_url, postgis_version
+
     if settings.database_url is not None:
         url = settings.database_url
         _console.print(f"external database (LANDFLOOD_DATABASE_URL): {escape(masked_url(url))}")
@@ -86,6 +94,10 @@ def status(settings: Settings) -> None:
 @click.pass_obj
 def url(settings: Settings, libpq: bool) -> None:
     """Print the database URL, password included (for scripts: psql "$(landflood db url --libpq)")."""
+    from sqlalchemy.engine import make_url
+
+    from landdb.database import database_url
+
     value = database_url(settings)
     if libpq:
         value = make_url(value).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -94,6 +106,8 @@ def url(settings: Settings, libpq: bool) -> None:
 
 def _external(settings: Settings) -> bool:
     """Say so and return True when LANDFLOOD_DATABASE_URL replaces the managed cluster."""
+    from landdb.database import masked_url
+
     if settings.database_url is None:
         return False
     _console.print(f"LANDFLOOD_DATABASE_URL is set ({escape(masked_url(settings.database_url))}); "
@@ -110,6 +124,7 @@ def migrate(settings: Settings, revision: str) -> None:
     Safe to repeat: a database already at the target is left alone. The managed cluster
     must be running (`landflood db start`).
     """
+    from landdb.database import database_url, postgis_version
     from landdb.migrate import upgrade
 
     url = database_url(settings)
@@ -127,7 +142,7 @@ def summary(settings: Settings) -> None:
     """List the tables of the data model with their row counts."""
     from rich.table import Table
 
-    from landdb.database import table_counts
+    from landdb.database import database_url, masked_url, postgis_version, table_counts
     from landdb.migrate import current_revision
 
     url = database_url(settings)
@@ -145,6 +160,8 @@ def summary(settings: Settings) -> None:
 @click.pass_obj
 def destroy(settings: Settings, yes: bool) -> None:
     """Stop the managed cluster and delete it with all its data (the next start creates a new one)."""
+    from landdb.cluster import ManagedCluster
+
     if _external(settings):
         return
     if not yes:

@@ -10,20 +10,24 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
 
-from etl.report import LoadReport
-from landdb.database import ensure_database, make_engine
 from landflood.cli import options
-from landflood.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from etl.report import LoadReport
+    from landflood.settings import Settings
 
 _console = Console(highlight=False, soft_wrap=True)
+
+
 @click.group()
 def etl() -> None:
     """Load cadastral, waterlogging, rainfall, raster and boundary data.
@@ -75,6 +79,8 @@ def _progress(what: str):
 def _run(settings: Settings, what: str, load: Callable[[Engine, Callable[[int, int | None], None]], LoadReport],
          report_path: Path | None, show: Callable[[LoadReport], None] | None = None) -> None:
     """Run ``load(engine, progress)`` on the project's database, show its report and exit with its code."""
+    from landdb.database import ensure_database, make_engine
+
     engine = make_engine(ensure_database(settings))
     try:
         with _progress(what) as advance:

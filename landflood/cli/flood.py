@@ -8,16 +8,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
 
-from landdb.database import ensure_database, make_engine
 from landflood.cli import options
-from landflood.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from landflood.settings import Settings
 
 _console = Console(highlight=False, soft_wrap=True)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -111,6 +114,7 @@ def run(settings: Settings, dem: Path | None, rain_mm: float | None, duration_h:
     from flood.model import Storm
     from flood.run import check_storm
     from flood.run import run as run_storm
+    from landdb.database import ensure_database, make_engine
 
     if not _NAME.match(scenario):
         raise click.BadParameter("use lower-case letters, digits, '.', '_' and '-'", param_hint="--scenario")
@@ -164,6 +168,7 @@ def storms(settings: Settings) -> None:
     """List the named storms (design storms and the days observed at the gauges) and the scenarios run."""
     from flood import scenarios
     from landdb import flood as flooddb
+    from landdb.database import ensure_database, make_engine
 
     engine = make_engine(ensure_database(settings))
     try:
@@ -204,6 +209,7 @@ def nowcast(settings: Settings, rain_mm_h: float | None, gauge_rates: tuple[str,
             drainage_mm_h: float, geojson_path: Path | None, report_path: Path | None) -> None:
     """Which hotspots and parcels flood if the current rain goes on (default: the newest gauge readings)."""
     from flood.nowcast import nowcast as run_nowcast
+    from landdb.database import ensure_database, make_engine
 
     engine = make_engine(ensure_database(settings))
     try:
@@ -235,6 +241,7 @@ def validate(settings: Settings, scenario: str, report_path: Path | None) -> Non
     """Compare a scenario with the observed flood events: hit rate on hotspots, false-alarm area."""
     from flood.validate import FAR_M, FLOODED_M, HIT_RADIUS_M
     from flood.validate import validate as run_validate
+    from landdb.database import ensure_database, make_engine
 
     engine = make_engine(ensure_database(settings))
     try:
@@ -263,6 +270,7 @@ def validate(settings: Settings, scenario: str, report_path: Path | None) -> Non
 def parcel_report_cmd(settings: Settings, parcel_id: str, as_json: bool) -> None:
     """The flood-risk report of a parcel (PARCEL_ID: ward-sheet-parcel, such as 00070-12-345)."""
     from flood.report import parcel_report
+    from landdb.database import ensure_database, make_engine
 
     engine = make_engine(ensure_database(settings))
     try:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from landflood.settings import Settings
+if TYPE_CHECKING:
+    from landflood.settings import Settings
+
 
 
 @click.group()
@@ -29,7 +32,8 @@ def export(settings: Settings, out: Path, bbox: str | None, lang: str) -> None:
     import psycopg
 
     from landdb.database import ensure_database
-    from maps.export import export as write, parse_bbox
+    from maps.export import export as write
+    from maps.export import parse_bbox
     from ogc_api.db import libpq_url
 
     area = parse_bbox(bbox) if bbox else None

@@ -9,8 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from etl.sample import DEFAULT_SEED, ENCODINGS, FILES, FORMATS, write_sample
-from etl.sample.output import SHAPEFILE_PARTS
+from etl.sample.choices import DEFAULT_SEED, ENCODINGS, FILES, FORMATS, SHAPEFILE_PARTS
 
 _console = Console(highlight=False, soft_wrap=True)
 
@@ -38,6 +37,8 @@ def sample(out_dir: Path, parcels: int, seed: int, fmt: str, encoding: str, over
     smaller one), dem.tif (5 m) and README.txt. Names and codes of the nine central districts
     are real; places are approximate; owners, parcels, terrain and rain are made up.
     """
+    from etl.sample import write_sample
+
     if encoding != "utf-8" and fmt != "shp":
         raise click.BadParameter(f"{encoding} needs --format shp (a GeoPackage is always UTF-8).",
                                  param_hint="--encoding")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING
 
 import click
 
-from landflood.settings import Settings
+if TYPE_CHECKING:
+    from landflood.settings import Settings
+
 
 
 @click.command()
@@ -25,7 +27,7 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
     """
     from ogc_api.app import create_app
 
-    if "LANDFLOOD_PUBLIC_URL" not in os.environ:
+    if "public_url" not in settings.model_fields_set:  # not set in the environment nor in .env
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     app = create_app(settings)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from landdb import api_users
-from landdb.database import ensure_database, make_engine
-from landflood.settings import Settings
+from landdb.codes import ROLES
+
+if TYPE_CHECKING:
+    from landflood.settings import Settings
 
 
 @click.group()
@@ -16,10 +19,13 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(api_users.ROLES), help="officer or admin.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="officer or admin.")
 @click.pass_obj
 def add(settings: Settings, name: str, role: str) -> None:
     """Create NAME and print their token, once: send it as 'Authorization: Bearer <token>'."""
+    from landdb import api_users
+    from landdb.database import ensure_database, make_engine
+
     ensure_database(settings)
     with make_engine(settings).begin() as conn:
         token = api_users.add(conn, name, role)
@@ -35,6 +41,9 @@ def revoke(settings: Settings, name: str) -> None:
 
     The user is kept as revoked, so the audit log's entries keep naming them; the name may be
     given to a new user, who gets a new id."""
+    from landdb import api_users
+    from landdb.database import ensure_database, make_engine
+
     ensure_database(settings)
     with make_engine(settings).begin() as conn:
         api_users.revoke(conn, name)
@@ -46,6 +55,9 @@ def revoke(settings: Settings, name: str) -> None:
 @click.pass_obj
 def list_(settings: Settings, show_all: bool) -> None:
     """List users and roles (never tokens)."""
+    from landdb import api_users
+    from landdb.database import ensure_database, make_engine
+
     ensure_database(settings)
     with make_engine(settings).connect() as conn:
         rows = api_users.list_users(conn, revoked=show_all)
