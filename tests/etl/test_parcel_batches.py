@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 
 from etl.parcels import ParcelOptions, load_parcels
 from landdb.parcels import ParcelKey
-from tests.etl.test_parcels import counts, db, parcels_frame, scalar  # noqa: F401  (db is a fixture)
+from tests.etl.parcels_data import counts, parcels_frame, scalar
 
 
 def _load(url: str, path: Path, **opts):

@@ -21,53 +21,9 @@ from sqlalchemy import create_engine, text
 from etl.encoding import encode
 from landflood.cli import main
 from tests.etl.cli import query
-
-X0, Y0 = 588000.0, 2326000.0  # near Hoàn Kiếm lake, EPSG:5897
-OWNERS = ["Nguyễn Văn Hùng", "Trần Thị Thu Hương", "Đỗ Đức Thắng", "Lê Thị Ánh", "Phạm Quốc Việt"]
-
-
-def lot(i: int, width: float = 8.0, depth: float = 25.0) -> Polygon:
-    x = X0 + (i % 100) * (width + 1)
-    y = Y0 + (i // 100) * (depth + 1)
-    return Polygon([(x, y), (x + width, y), (x + width, y + depth), (x, y + depth)])
-
+from tests.etl.parcels_data import X0, Y0, counts, lot, parcels_frame, scalar
 
 BOWTIE = Polygon([(X0, Y0 - 40), (X0 + 10, Y0 - 20), (X0 + 10, Y0 - 40), (X0, Y0 - 20)])
-
-
-def parcels_frame(n: int, ward: str = "00070", crs: int | None = 5897, overrides: dict | None = None) -> gpd.GeoDataFrame:
-    rows = [
-        {
-            "MaXa": ward, "SoTo": 12 + i // 500, "SoThua": i % 500 + 1, "MaLoaiDat": "ODT",
-            "DienTich": round(lot(i).area + 0.4, 1), "DiaChi": f"Số {i + 1} phố Hàng Bạc, phường Hàng Bạc",
-            "TenChu": OWNERS[i % len(OWNERS)], "SoCCCD": f"0010850{i:05d}", "geometry": lot(i),
-        }
-        for i in range(n)
-    ]
-    for (i, col), value in (overrides or {}).items():
-        rows[i][col] = value
-    if not rows:
-        return gpd.GeoDataFrame({"MaXa": [], "SoTo": [], "SoThua": [], "MaLoaiDat": []}, geometry=[], crs=crs)
-    return gpd.GeoDataFrame(rows, crs=crs)
-
-
-@pytest.fixture
-def db(fresh_db: str) -> str:
-    """A fresh database with a Hanoi commune around the test area (old and current versions).
-
-    Its size (1.4 km x 0.8 km) is that of a central ward: small enough that reading the same
-    numbers as UTM 48N (0.7 km further north) puts the parcels outside it.
-    """
-    engine = create_engine(fresh_db)
-    square = f"ST_GeomFromText('MULTIPOLYGON((({X0-200} {Y0-300},{X0+1200} {Y0-300},{X0+1200} {Y0+500},{X0-200} {Y0+500},{X0-200} {Y0-300})))', 5897)"
-    with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO admin_units (code, name, level, kind, valid_from, valid_to, geom) VALUES "
-            f"('00070', 'Phường Hàng Bạc', 'commune', 'phuong', '2008-08-01', '2025-07-01', {square}), "
-            f"('00070', 'Phường Hoàn Kiếm', 'commune', 'phuong', '2025-07-01', NULL, {square})"
-        ))
-    engine.dispose()
-    return fresh_db
 
 
 def run(*args: str):
@@ -78,23 +34,6 @@ def load(path: Path, *args: str, tmp: Path | None = None) -> tuple[int, dict]:
     report = (tmp or path.parent) / "report.json"
     result = run(str(path), "--report", str(report), *args)
     return result.exit_code, json.loads(report.read_text(encoding="utf-8"))
-
-
-def counts(url: str) -> dict[str, int]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        out = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
-               for t in ("parcels", "parcel_versions", "parties", "rights", "audit_log")}
-    engine.dispose()
-    return out
-
-
-def scalar(url: str, sql: str):
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        value = conn.execute(text(sql)).scalar()
-    engine.dispose()
-    return value
 
 
 def write_legacy_shapefile(frame: gpd.GeoDataFrame, path: Path, encoding: str) -> None:

@@ -343,3 +343,20 @@ def test_cli_refuses_a_non_empty_directory_without_overwrite(tmp_path):
 def test_cli_refuses_a_legacy_encoding_for_a_geopackage(tmp_path):
     result = CliRunner().invoke(main, ["sample", "--out", str(tmp_path / "s"), "--encoding", "vni"])
     assert result.exit_code == 2 and "--format shp" in result.output
+
+
+def test_the_sample_city_loads_with_no_reject(sample, fresh_db: str, tmp_path: Path) -> None:
+    """What the README promises of `make demo`: every file of the sample loads, exit 0, nothing rejected."""
+    out, _ = sample
+    loads = [("admin", "admin_units.geojson"), ("parcels", "parcels.gpkg"), ("waterlogging", "waterlogging_points.csv"),
+             ("waterlogging", "flood_events.csv"), ("rainfall", "rainfall.csv")]
+    for command, name in loads:
+        report = tmp_path / f"{name}.json"
+        result = CliRunner().invoke(main, ["etl", command, str(out / name), "--report", str(report)],
+                                    env={"LANDFLOOD_DATABASE_URL": fresh_db})
+        doc = json.loads(report.read_text(encoding="utf-8"))
+        assert (result.exit_code, doc["rejected"]) == (0, []), (name, result.output)
+        assert doc["loaded"] > 0, name
+    result = CliRunner().invoke(main, ["etl", "raster", str(out / "dem.tif"), "--kind", "dem"],
+                                env={"LANDFLOOD_DATABASE_URL": fresh_db, "LANDFLOOD_VAR_DIR": str(tmp_path / "var")})
+    assert result.exit_code == 0, result.output

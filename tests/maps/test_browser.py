@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, text
 from tests.maps import flood_fixture
 from tests.maps.conftest import Page, Server, cli
 
+pytestmark = pytest.mark.browser
+
 TILES = "/tiles/WebMercatorQuad/"
 
 
