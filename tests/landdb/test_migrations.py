@@ -60,3 +60,25 @@ def test_downgrade_one_step_removes_reference_data_only(databases) -> None:
     assert "parcel_versions" in _tables(url)
     upgrade(url)
     assert _scalar(url, "SELECT count(*) FROM land_use_types") > 0
+
+
+def test_revisions_are_numbered_files_in_one_line_of_history() -> None:
+    """NNNN_what_it_does.py, revision NNNN, each revising the one before (0004 was never used:
+    0005 follows 0003, and renumbering it would strand databases already at 0005)."""
+    import re
+    from pathlib import Path
+
+    import migrations
+
+    files = sorted(p for p in (Path(migrations.__file__).parent / "versions").glob("*.py"))
+    previous = None
+    for path in files:
+        m = re.fullmatch(r"(\d{4})_[a-z0-9_]+\.py", path.name)
+        assert m, f"{path.name}: name it NNNN_what_it_does.py"
+        text_ = path.read_text(encoding="utf-8").replace("'", '"')
+        assert f'revision: str = "{m.group(1)}"' in text_, path.name
+        down = re.search(r'down_revision: str \| None = (None|"(\d{4})")', text_)
+        assert down, path.name
+        assert (down.group(2) if down.group(2) else None) == previous, f"{path.name} does not revise {previous}"
+        previous = m.group(1)
+    assert previous == head_revision()
