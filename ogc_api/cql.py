@@ -397,12 +397,11 @@ class Translator:
         return f"ST_Transform(ST_GeomFromWKB({self.bind(part.wkb)}, {self.filter_crs.srid}), {CITY_SRID})"
 
     def _box(self, numbers: list[Any]) -> Any:
-        from ogc_api.features import bbox_geometry, parse_bbox  # the same rules as the bbox parameter
-
         if not all(_literal_kind(n) == "number" for n in numbers):
             raise QueryError("filter: BBOX takes four numbers")
-        return bbox_geometry(parse_bbox(",".join(repr(float(n)) for n in numbers), self.filter_crs),
-                             self.filter_crs)
+        # The same rules as the bbox parameter.
+        values_ = geometries.parse_bbox(",".join(repr(float(n)) for n in numbers), self.filter_crs)
+        return geometries.bbox_geometry(values_, self.filter_crs)
 
     def _function_predicate(self, node: ast.Function) -> str:
         name = node.name[len(_FUNC_PREFIX):].lower()

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import shapely
 
 from landdb.models import CITY_SRID
 from landflood.errors import NotFoundError, QueryError
@@ -90,39 +88,6 @@ def parse_datetime(raw: str | None) -> tuple[dt.datetime | None, dt.datetime | N
     return (instant, instant)
 
 
-def parse_bbox(raw: str, crs: crsmod.Crs) -> list[float]:
-    """``minx,miny,maxx,maxy`` (or the 6-number 3D form) in the axis order of ``crs``, as finite numbers."""
-    shown = raw if len(raw) <= 80 else raw[:80] + "…"
-    try:
-        values = [float(v) for v in raw.split(",")]
-    except ValueError:
-        raise QueryError(f"bbox={shown!r} must be four numbers: minx,miny,maxx,maxy") from None
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    if len(values) != 4:
-        raise QueryError(f"bbox={shown!r} must be four numbers: minx,miny,maxx,maxy")
-    if not all(math.isfinite(v) for v in values):
-        raise QueryError(f"bbox={shown!r}: every number must be finite (not NaN or infinity)")
-    lower, upper = (values[0], values[2]) if crs.flip else (values[1], values[3])
-    if lower > upper or (crs.srid != 4326 and values[0] > values[2]):
-        raise QueryError(f"bbox={shown!r}: the lower corner comes first (minx,miny,maxx,maxy in the axis order "
-                         f"of {crs.uri})")
-    return values
-
-
-def bbox_geometry(values: list[float], crs: crsmod.Crs) -> shapely.Geometry:
-    """The bbox as a geometry in ``crs``'s axis order; in degrees a west edge east of the east edge
-    crosses the antimeridian (OGC API Features, 7.15.3)."""
-    x1, y1, x2, y2 = values
-    if crs.srid == 4326:
-        lon1, lon2 = (y1, y2) if crs.flip else (x1, x2)
-        if lon1 > lon2:
-            halves = [(lon1, 180.0), (-180.0, lon2)]
-            boxes = [shapely.box(a, y1, b, y2) if not crs.flip else shapely.box(x1, a, x2, b) for a, b in halves]
-            return shapely.union_all(boxes)
-    return shapely.envelope(shapely.multipoints([(x1, y1), (x2, y2)]))
-
-
 def parse_items_args(coll: Collection, args: dict[str, str], officer: bool, lang: str,
                      body: bytes | None = None) -> ItemsQuery:
     """Validate the query parameters of ``/items``; a :class:`QueryError` names the bad one."""
@@ -135,7 +100,7 @@ def parse_items_args(coll: Collection, args: dict[str, str], officer: bool, lang
     q.bbox_crs = crsmod.parse(args.get("bbox-crs"), "bbox-crs")
     q.filter_crs = crsmod.parse(args.get("filter-crs"), "filter-crs")
     if args.get("bbox"):
-        q.bbox = parse_bbox(args["bbox"], q.bbox_crs)
+        q.bbox = geometries.parse_bbox(args["bbox"], q.bbox_crs)
     elif "bbox-crs" in args:
         raise QueryError("bbox-crs was given without bbox")
     q.datetime = parse_datetime(args.get("datetime"))
@@ -182,7 +147,7 @@ def _where(q: ItemsQuery, params: dict[str, Any]) -> list[str]:
     elif coll.current:
         where.append(coll.current)
     if q.bbox:
-        box = geometries.in_request_crs(bbox_geometry(q.bbox, q.bbox_crs), q.bbox_crs, "bbox", cut=True)
+        box = geometries.in_request_crs(geometries.bbox_geometry(q.bbox, q.bbox_crs), q.bbox_crs, "bbox", cut=True)
         if box is None:  # wholly outside the region the city's data can lie in
             where.append("FALSE")
         else:

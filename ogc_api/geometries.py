@@ -14,6 +14,8 @@ a geometry is refused with a message that says so.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
 from pyproj import Transformer
@@ -135,3 +137,36 @@ def in_crs_domain(geom: BaseGeometry, crs: crsmod.Crs, what: str) -> BaseGeometr
     checked = in_request_crs(geom, crs, what, cut=False)
     assert checked is not None  # refused, not cut, when it reaches beyond the domain
     return checked
+
+
+def parse_bbox(raw: str, crs: crsmod.Crs) -> list[float]:
+    """``minx,miny,maxx,maxy`` (or the 6-number 3D form) in the axis order of ``crs``, as finite numbers."""
+    shown = raw if len(raw) <= 80 else raw[:80] + "…"
+    try:
+        values = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise QueryError(f"bbox={shown!r} must be four numbers: minx,miny,maxx,maxy") from None
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    if len(values) != 4:
+        raise QueryError(f"bbox={shown!r} must be four numbers: minx,miny,maxx,maxy")
+    if not all(math.isfinite(v) for v in values):
+        raise QueryError(f"bbox={shown!r}: every number must be finite (not NaN or infinity)")
+    lower, upper = (values[0], values[2]) if crs.flip else (values[1], values[3])
+    if lower > upper or (crs.srid != 4326 and values[0] > values[2]):
+        raise QueryError(f"bbox={shown!r}: the lower corner comes first (minx,miny,maxx,maxy in the axis order "
+                         f"of {crs.uri})")
+    return values
+
+
+def bbox_geometry(values: list[float], crs: crsmod.Crs) -> shapely.Geometry:
+    """The bbox as a geometry in ``crs``'s axis order; in degrees a west edge east of the east edge
+    crosses the antimeridian (OGC API Features, 7.15.3)."""
+    x1, y1, x2, y2 = values
+    if crs.srid == 4326:
+        lon1, lon2 = (y1, y2) if crs.flip else (x1, x2)
+        if lon1 > lon2:
+            halves = [(lon1, 180.0), (-180.0, lon2)]
+            boxes = [shapely.box(a, y1, b, y2) if not crs.flip else shapely.box(x1, a, x2, b) for a, b in halves]
+            return shapely.union_all(boxes)
+    return shapely.envelope(shapely.multipoints([(x1, y1), (x2, y2)]))
