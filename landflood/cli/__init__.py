@@ -13,13 +13,23 @@ from landflood.errors import ConfigError, LandfloodError
 
 
 class _Group(click.Group):
-    """Turns landflood's own errors into a one-line message and exit code 1, not a traceback."""
+    """Turns landflood's own errors, and the database server's refusals (read-only, disk full, a
+    lost connection), into a one-line message and exit code 1, not a traceback."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except LandfloodError as exc:
             raise click.ClickException(str(exc)) from exc
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            from landdb.failures import database_failure  # the driver only when something failed
+
+            ours = database_failure(exc)
+            if ours is None:
+                raise
+            raise click.ClickException(str(ours)) from exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
