@@ -18,7 +18,6 @@ from flask import Flask, Response, g, request, url_for
 from werkzeug.datastructures import Headers
 from pygeoapi.api import API, APIRequest, apply_gzip, landing_page
 from pygeoapi.models.provider.base import TileMatrixSetEnum
-from pygeoapi.openapi import get_oas
 
 from landdb.database import ensure_database, make_engine
 from landflood.errors import LandfloodError, NotFoundError
@@ -59,9 +58,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     state = context.AppState(settings=settings, pools=pools, api=None)
     state.engine = make_engine(url, statement_timeout_s=settings.api_timeout_s)
     app.extensions["landflood"] = state
-    with app.app_context():
-        from ogc_api.tiles import document as document_tiles
-        state.api = API(config, document_tiles(get_oas(config, fail_on_invalid_collection=False)))
+    from ogc_api import openapi
+    state.api = API(config, openapi.document(settings.public_url))
     # pygeoapi tries every nested config key as a locale and warns about each one.
     logging.getLogger("pygeoapi.l10n").setLevel(logging.ERROR)
     app.before_request(_before)
@@ -79,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(tiles.bp)
     app.register_blueprint(edr.bp)
     app.register_blueprint(processes.bp)
+    app.register_blueprint(openapi.bp)
     from maps.web import bp as maps_bp
     app.register_blueprint(maps_bp)
     return app
@@ -145,8 +144,6 @@ def _register_pygeoapi(app: Flask) -> None:
 
     app.add_url_rule("/", "landing", _landing)
     routes = {
-        "/openapi": ("openapi", core.openapi_),
-        "/conformance": ("conformance", core.conformance),
         "/collections": ("collections", core.describe_collections),
         "/collections/<cid>": ("collection", core.describe_collections),
         "/collections/<cid>/schema": ("schema", core.get_collection_schema),

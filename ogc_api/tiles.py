@@ -14,9 +14,9 @@ import gzip
 import hashlib
 
 from flask import Blueprint, Response, request
+from pygeoapi.models.provider.base import TileMatrixSetEnum
 from pygeoapi.provider.mvt_postgresql import MVTPostgreSQLProvider
 from pygeoapi.provider.tile import ProviderTileNotFoundError
-from pygeoapi.models.provider.base import TileMatrixSetEnum
 
 from landdb.models import CITY_SRID
 from landflood.errors import NotFoundError, QueryError
@@ -57,21 +57,6 @@ def parse_properties(coll: Collection, value: str | None, officer: bool) -> list
         raise QueryError(f"properties: {coll.id} tiles have no property {', '.join(map(repr, unknown))}; "
                          f"use some of: {', '.join(allowed)}")
     return names
-
-
-def document(oas: dict) -> dict:
-    """Add ``properties`` to the tile paths of pygeoapi's OpenAPI document (public names only)."""
-    for cid in TILED:
-        path = oas.get("paths", {}).get(f"/collections/{cid}/tiles/{{tileMatrixSetId}}/{{tileMatrix}}/"
-                                         "{tileRow}/{tileCol}")
-        if not path or "get" not in path:
-            continue
-        names = [p.name for p in COLLECTIONS[cid].visible(False) if p.mvt_min_zoom is not None]
-        path["get"].setdefault("parameters", []).append({
-            "name": "properties", "in": "query", "required": False, "style": "form", "explode": False,
-            "description": "Only these attributes (comma-separated), within those the zoom carries",
-            "schema": {"type": "array", "items": {"type": "string", "enum": names}}})
-    return oas
 
 
 def tile_sql(coll: Collection, z: int, officer: bool, names: list[str] | None = None) -> str:
