@@ -123,10 +123,19 @@ def _unexpected(exc: Exception) -> Response:
     return errors.problem(500, "NoApplicableCode", "internal error; it has been logged")
 
 
-def pygeoapi_call(fn: Callable, *args) -> Response:
-    """Run one of pygeoapi's API functions on the current Flask request."""
+#: The f= values pygeoapi's pages answer (it would also take f=png or f=mvt and answer them with JSON).
+PAGE_FORMATS = ("json", "html", "jsonld")
+
+
+def pygeoapi_call(fn: Callable, *args, formats: tuple[str, ...] = PAGE_FORMATS) -> Response:
+    """Run one of pygeoapi's API functions on the current Flask request; an ``f`` outside
+    ``formats`` is a 400, as the OpenAPI document says."""
     api = context.state().api
     api_request = APIRequest.from_flask(request, api.locales)
+    f = (request.args.get("f") or "").strip()
+    if f and f not in formats:
+        return errors.problem(400, "InvalidParameterValue",
+                              f"f={f!r} is not offered here; use f={' or f='.join(formats)}")
     if not api_request.is_valid():
         headers, status, content = api.get_format_exception(api_request)
     else:
@@ -143,18 +152,20 @@ def _register_pygeoapi(app: Flask) -> None:
     import pygeoapi.api.tiles as tiles_api
 
     app.add_url_rule("/", "landing", _landing)
+    json_html = ("json", "html")
     routes = {
-        "/collections": ("collections", core.describe_collections),
-        "/collections/<cid>": ("collection", core.describe_collections),
-        "/collections/<cid>/schema": ("schema", core.get_collection_schema),
-        "/TileMatrixSets": ("tilematrixsets", tiles_api.tilematrixsets),
-        "/TileMatrixSets/<tms>": ("tilematrixset", tiles_api.tilematrixset),
-        "/collections/<cid>/tiles": ("tilesets", tiles_api.get_collection_tiles),
-        "/collections/<cid>/tiles/<tms>": ("tileset", tiles_api.get_collection_tiles_metadata),
-        "/collections/<cid>/tiles/<tms>/metadata": ("tileset_metadata", tiles_api.get_collection_tiles_metadata),
+        "/collections": ("collections", core.describe_collections, PAGE_FORMATS),
+        "/collections/<cid>": ("collection", core.describe_collections, PAGE_FORMATS),
+        "/collections/<cid>/schema": ("schema", core.get_collection_schema, json_html),
+        "/TileMatrixSets": ("tilematrixsets", tiles_api.tilematrixsets, json_html),
+        "/TileMatrixSets/<tms>": ("tilematrixset", tiles_api.tilematrixset, json_html),
+        "/collections/<cid>/tiles": ("tilesets", tiles_api.get_collection_tiles, PAGE_FORMATS),
+        "/collections/<cid>/tiles/<tms>": ("tileset", tiles_api.get_collection_tiles_metadata, PAGE_FORMATS),
+        "/collections/<cid>/tiles/<tms>/metadata": ("tileset_metadata", tiles_api.get_collection_tiles_metadata,
+                                                    PAGE_FORMATS),
     }
-    for rule, (name, fn) in routes.items():
-        app.add_url_rule(rule, name, _passthrough(fn))
+    for rule, (name, fn, formats) in routes.items():
+        app.add_url_rule(rule, name, _passthrough(fn, formats))
     app.before_request(_known_tiling)
 
 
@@ -184,7 +195,7 @@ def _landing() -> Response:
     return resp
 
 
-def _passthrough(fn: Callable) -> Callable:
+def _passthrough(fn: Callable, formats: tuple[str, ...]) -> Callable:
     def view(**kwargs):
-        return pygeoapi_call(fn, *kwargs.values())
+        return pygeoapi_call(fn, *kwargs.values(), formats=formats)
     return view

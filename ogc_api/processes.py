@@ -179,7 +179,7 @@ def _register_routes() -> None:
     @bp.route("/processes")
     @bp.route("/processes/<process_id>")
     def describe(process_id: str | None = None):
-        return pygeoapi_call(processes_api.describe_processes, process_id)
+        return pygeoapi_call(processes_api.describe_processes, process_id, formats=("json", "html"))
 
     @bp.route("/processes/<process_id>/execution", methods=["POST"])
     def execute(process_id: str):
@@ -198,11 +198,11 @@ def _register_routes() -> None:
     @bp.route("/jobs")
     @bp.route("/jobs/<job_id>")
     def jobs(job_id: str | None = None):
-        return pygeoapi_call(processes_api.get_jobs, *([job_id] if job_id else []))
+        return pygeoapi_call(processes_api.get_jobs, *([job_id] if job_id else []), formats=("json", "html"))
 
     @bp.route("/jobs/<job_id>/results")
     def job_results(job_id: str):
-        return pygeoapi_call(processes_api.get_job_result, job_id)
+        return pygeoapi_call(processes_api.get_job_result, job_id, formats=("json", "html"))
 
 
 _register_routes()

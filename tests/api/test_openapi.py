@@ -108,3 +108,10 @@ def test_conformance_declares_the_filter_classes(client) -> None:
     assert len(classes) == len(set(classes))
     page = client.get("/conformance?f=html")
     assert page.status_code == 200 and f"{PART3}/filter" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/?f=png", "/collections?f=mvt", "/collections/parcels/schema?f=jsonld",
+                                 "/TileMatrixSets?f=jsonld", "/processes?f=jsonld", "/jobs?f=png", "/conformance?f=png"])
+def test_a_format_the_document_does_not_offer_is_a_400(client, url) -> None:
+    resp = client.get(url)
+    assert resp.status_code == 400 and resp.get_json()["code"] == "InvalidParameterValue", url
