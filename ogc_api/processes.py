@@ -188,6 +188,10 @@ def _register_routes() -> None:
         if not isinstance(body, dict) or not isinstance(body.get("inputs", {}), dict):
             raise DataError('send a JSON object with the inputs, such as {"inputs": {"rain_mm_h": 60, '
                             '"duration_h": 2}}')
+        # pygeoapi answers any other response with the raw output.
+        if body.get("response", "raw") not in ("raw", "document"):
+            raise DataError(f"response={body['response']!r}: use raw (the output itself) or document "
+                            "({outputs: [...]})")
         g.pop("process_error", None)
         resp = pygeoapi_call(processes_api.execute_process, process_id)
         error = g.pop("process_error", None)

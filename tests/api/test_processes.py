@@ -232,6 +232,15 @@ def test_report_errors_say_what_to_do(proc, inputs, status, says) -> None:
     assert not any(s in doc["description"] for s in ("SQL", "psycopg", "Traceback", "Error executing"))
 
 
+def test_the_response_is_raw_or_a_document(proc) -> None:
+    raw = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "response": "raw"})
+    assert raw.status_code == 200 and raw.get_json()["parcel_id"] == PARCEL
+    document = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "response": "document"})
+    assert document.status_code == 200 and document.get_json()["outputs"][0]["parcel_id"] == PARCEL
+    resp = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "response": "pdf"})
+    assert resp.status_code == 400 and "response" in resp.get_json()["description"]
+
+
 def test_unknown_processes_are_404(proc) -> None:
     assert proc.get("/processes/flood-report").status_code == 404
     resp = proc.post("/processes/flood-report/execution", json={"inputs": {"parcel_id": PARCEL}})
