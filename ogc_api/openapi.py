@@ -121,6 +121,11 @@ def _query(name: str, schema: dict[str, Any], description: str, required: bool =
     return param
 
 
+def _names(names: list[str]) -> dict[str, Any]:
+    """A comma-separated list of these names; empty names (a trailing comma) are ignored."""
+    return {"type": "array", "items": {"type": "string", "enum": [*names, ""]}}
+
+
 def _crs(name: str, description: str) -> dict[str, Any]:
     return _query(name, {"type": "string", "enum": crsmod.accepted_names()}, description)
 
@@ -140,14 +145,15 @@ def _ok(description: str, schema: dict[str, Any], *types: str, headers: dict | N
 
 def _errors(*codes: int) -> dict[str, Any]:
     names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-             412: "PreconditionFailed", 428: "PreconditionRequired", 503: "ServiceUnavailable"}
+             412: "PreconditionFailed", 428: "PreconditionRequired", 503: "ServiceUnavailable", 504: "Timeout"}
     return {str(c): ref("responses", names[c]) for c in codes}
 
 
 def _op(op_id: str, summary: str, tag: str, params: list[dict], responses: dict[str, Any],
         security: list | None = None, **extra: Any) -> dict[str, Any]:
-    # Every operation may answer 401: a wrong or revoked token is refused wherever it is sent.
-    responses = {**responses, **_errors(401)}
+    # Every operation may answer 401 (a wrong or revoked token is refused wherever it is sent), and
+    # 503 or 504: the token is looked up in the database, whose statements have a time limit.
+    responses = {**responses, **_errors(401, 503, 504)}
     return {"operationId": op_id, "summary": summary, "tags": [tag], "parameters": [ref("parameters", "lang"), *params],
             "security": security or ANYONE, "responses": dict(sorted(responses.items())), **extra}
 
@@ -217,10 +223,9 @@ def _items_params(coll: Collection) -> list[dict[str, Any]]:
                "minx,miny,maxx,maxy (or the 6-number 3D form) in bbox-crs", array=True),
         _crs("bbox-crs", "CRS of bbox (default CRS84)"),
         _crs("crs", "CRS of the output geometries (default CRS84)"),
-        _query("properties", {"type": "array", "items": {"type": "string", "enum": [p.name for p in public]}},
-               "Only these properties", array=True),
+        _query("properties", _names([p.name for p in public]), "Only these properties", array=True),
         _query("sortby", {"type": "array", "items": {"type": "string",
-                                                     "pattern": f"^[+-]?({'|'.join(queryable)})$"}},
+                                                     "pattern": f"^([+-]?({'|'.join(queryable)}))?$"}},
                "Sort keys; `-name` sorts descending", array=True),
         _query("skipGeometry", {"type": "boolean", "default": False}, "Leave the geometries out"),
         _query("filter", {"type": "string"}, "A CQL2 filter, in filter-lang (cql2-text by default)"),
@@ -241,9 +246,9 @@ def _feature_paths(coll: Collection) -> dict[str, Any]:
     cid, name, base = coll.id, _camel(coll.id), f"/collections/{coll.id}"
     crs_header = {"Content-Crs": {"description": "CRS of the geometries, as <URI>", "schema": {"type": "string"}}}
     items_ok = _ok("A page of features", _schema(f"{name}FeatureCollection"), GEOJSON, JSONLD, HTML, headers=crs_header)
+    cql2_json = {"oneOf": [{"type": "object"}, {"type": "boolean"}]}  # an expression, or true/false
     search_body = {"required": False, "description": "A CQL2 JSON filter (instead of the filter parameter)",
-                   "content": {"application/query-cql-json": {"schema": {"type": "object"}},
-                               JSON: {"schema": {"type": "object"}}}}
+                   "content": {"application/query-cql-json": {"schema": cql2_json}, JSON: {"schema": cql2_json}}}
     item_headers = {**crs_header, "ETag": {"description": "Changes whenever the feature does (JSON only)",
                                            "schema": {"type": "string"}}}
     return {
@@ -327,9 +332,9 @@ def _parcel_writes(paths: dict[str, Any]) -> None:
     post = paths["/collections/parcels/items"]["post"]
     post["summary"] = "Parcels: create one (officers, GeoJSON body) or search (CQL2 JSON body)"
     post["requestBody"]["content"][GEOJSON] = {"schema": _schema("ParcelCreate")}
-    post["responses"].update({**_saved("201", "Created"), **_errors(403)})
+    post["responses"].update({**_saved("201", "Created"), **_errors(403, 409)})
     post["description"] = ("A GeoJSON body creates a parcel (officers only: 401 without a token, 403 for other "
-                           "roles; 400 when it exists or does not validate); a CQL2 JSON body filters.")
+                           "roles; 400 when it does not validate, 409 when it exists); a CQL2 JSON body filters.")
     body = {"required": True, "content": {GEOJSON: {"schema": _schema("ParcelReplace")},
                                           JSON: {"schema": _schema("ParcelReplace")}}}
     patch = {"required": True, "content": {"application/merge-patch+json": {"schema": _schema("ParcelPatch")},
@@ -362,8 +367,7 @@ def _tile_paths(coll: Collection) -> dict[str, Any]:
         {"name": "tileRow", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
         {"name": "tileCol", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
         _f(["mvt", "pbf"]),
-        _query("properties", {"type": "array", "items": {"type": "string", "enum": names}},
-               "Only these attributes, within those the zoom carries", array=True),
+        _query("properties", _names(names), "Only these attributes, within those the zoom carries", array=True),
         ref("parameters", "ifNoneMatch"),
     ]
     tile_headers = {h: {"schema": {"type": "string"}} for h in ("ETag", "Cache-Control", "Vary")}
@@ -408,8 +412,7 @@ def _edr_paths() -> dict[str, Any]:
     base, tag = edr.BASE, edr.COLLECTION
     series_f = _f(["CoverageJSON", "coveragejson", "covjson", "geojson", "html", "json"])
     common = [ref("parameters", "datetime"),
-              _query("parameter-name", {"type": "array", "items": {"type": "string", "enum": [edr.PARAMETER]}},
-                     "The parameters wanted (there is one)", array=True),
+              _query("parameter-name", _names([edr.PARAMETER]), "The parameters wanted (there is one)", array=True),
               _crs("crs", "CRS of coords and of the output coordinates (default CRS84)")]
     series = _ok("The series: a Coverage (one gauge) or a CoverageCollection (radius, area); GeoJSON gives one "
                  "feature per observation", _schema("CoverageJSON"), edr.COVJSON, HTML)
