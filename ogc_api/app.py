@@ -60,6 +60,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["landflood"] = state
     from ogc_api import openapi
     state.api = API(config, openapi.document(settings.public_url))
+    # The items come from our own routes (GeoJSON, GeoJSON-LD, HTML); pygeoapi would link a CSV
+    # version of them from every collection.
+    from pygeoapi.plugin import PLUGINS
+    PLUGINS["formatter"].pop("CSV", None)
     # pygeoapi tries every nested config key as a locale and warns about each one.
     logging.getLogger("pygeoapi.l10n").setLevel(logging.ERROR)
     app.before_request(_before)
@@ -152,10 +156,10 @@ def _register_pygeoapi(app: Flask) -> None:
     import pygeoapi.api.tiles as tiles_api
 
     app.add_url_rule("/", "landing", _landing)
+    app.add_url_rule("/collections", "collections", _collections)
+    app.add_url_rule("/collections/<cid>", "collection", _collections)
     json_html = ("json", "html")
     routes = {
-        "/collections": ("collections", core.describe_collections, PAGE_FORMATS),
-        "/collections/<cid>": ("collection", core.describe_collections, PAGE_FORMATS),
         "/collections/<cid>/schema": ("schema", core.get_collection_schema, json_html),
         "/TileMatrixSets": ("tilematrixsets", tiles_api.tilematrixsets, json_html),
         "/TileMatrixSets/<tms>": ("tilematrixset", tiles_api.tilematrixset, json_html),
@@ -183,16 +187,33 @@ def _known_tiling() -> None:
         raise NotFoundError(f"there is no tile matrix set {tms!r}; /TileMatrixSets lists {', '.join(known)}")
 
 
-def _landing() -> Response:
-    """pygeoapi's landing page, whose JSON also links the planners' maps (the HTML shows them
-    through the template override in ogc_api/templates)."""
-    resp = pygeoapi_call(landing_page)
+def _edit_json(resp: Response, edit: Callable[[dict], None]) -> Response:
+    """Apply ``edit`` to a pygeoapi JSON answer (not to its HTML, errors or gzipped bodies)."""
     if (resp.status_code == 200 and resp.headers.get("Content-Type", "").startswith("application/json")
             and "Content-Encoding" not in resp.headers):
         doc = json.loads(resp.get_data())
-        doc["links"].append(maps_link(context.state().settings.public_url, context.lang()))
+        edit(doc)
         resp.set_data(json.dumps(doc, ensure_ascii=False))
     return resp
+
+
+def _landing() -> Response:
+    """pygeoapi's landing page, whose JSON also links the planners' maps (the HTML shows them
+    through the template override in ogc_api/templates)."""
+    link = maps_link(context.state().settings.public_url, context.lang())
+    return _edit_json(pygeoapi_call(landing_page), lambda doc: doc["links"].append(link))
+
+
+def _collections(cid: str | None = None) -> Response:
+    """pygeoapi's collection descriptions, with the EDR queries' links typed as they answer."""
+    import pygeoapi.api as core
+
+    from ogc_api.edr import type_data_links
+
+    def edit(doc: dict) -> None:
+        for coll in doc.get("collections", [doc]):
+            type_data_links(coll["links"])
+    return _edit_json(pygeoapi_call(core.describe_collections, *([cid] if cid else [])), edit)
 
 
 def _passthrough(fn: Callable, formats: tuple[str, ...]) -> Callable:

@@ -116,3 +116,20 @@ def test_conformance_declares_the_filter_classes(client) -> None:
 def test_a_format_the_document_does_not_offer_is_a_400(client, url) -> None:
     resp = client.get(url)
     assert resp.status_code == 400 and resp.get_json()["code"] == "InvalidParameterValue", url
+
+
+def test_the_links_of_the_collections_lead_to_what_they_announce(client) -> None:
+    """Every link in /collections to this server answers 200 with the media type it announces."""
+    links = [link for c in client.get("/collections").get_json()["collections"] for link in c["links"]]
+    checked = 0
+    for link in links:
+        href = link["href"].removeprefix("http://127.0.0.1:5000")
+        if href.startswith("http") or "{" in href or not link.get("type"):
+            continue
+        if "/rainfall/" in href and "locations" not in href:  # the EDR queries need coords
+            continue
+        resp = client.get(href)
+        assert resp.status_code == 200, href
+        assert resp.mimetype == link["type"].split(";")[0], href
+        checked += 1
+    assert checked > 50
