@@ -136,7 +136,7 @@ def pygeoapi_call(fn: Callable, *args, formats: tuple[str, ...] = PAGE_FORMATS) 
     ``formats`` is a 400, as the OpenAPI document says."""
     api = context.state().api
     api_request = APIRequest.from_flask(request, api.locales)
-    f = (request.args.get("f") or "").strip()
+    f = request.args.get("f")  # not stripped: pygeoapi would take f=%1E (a control character) for no f
     if f and f not in formats:
         return errors.problem(400, "InvalidParameterValue",
                               f"f={f!r} is not offered here; use f={' or f='.join(formats)}")

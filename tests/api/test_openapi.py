@@ -112,7 +112,7 @@ def test_conformance_declares_the_filter_classes(client) -> None:
 
 @pytest.mark.parametrize("url", ["/?f=png", "/collections?f=mvt", "/collections/parcels/schema?f=jsonld",
                                  "/TileMatrixSets?f=jsonld", "/processes?f=jsonld", "/jobs?f=png",
-                                 "/conformance?f=png"])
+                                 "/conformance?f=png", "/processes?f=%0C", "/collections/rain-gauges?f=%1Ejson"])
 def test_a_format_the_document_does_not_offer_is_a_400(client, url) -> None:
     resp = client.get(url)
     assert resp.status_code == 400 and resp.get_json()["code"] == "InvalidParameterValue", url
