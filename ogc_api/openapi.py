@@ -1,13 +1,13 @@
 """What the service says about itself: the OpenAPI 3.0 document (``/openapi``) and the
 conformance classes (``/conformance``).
 
-The document is generated here, at start-up, from what the app serves: the collections and
-their properties (:mod:`ogc_api.collections`), the CRS list, the tiled collections, the EDR
-queries and the processes' inputs. Its fixed parts (component schemas, shared responses and
-parameters) are in ``openapi.yaml`` next to this module. Every ``$ref`` is local, so a client
-without internet follows all of them. Owners' fields are officers' only and never appear here.
+The document is generated here from what the app serves: the collections and their properties
+(:mod:`ogc_api.collections`), the CRS list, the tiled collections, the EDR queries and the
+processes' inputs. Its fixed parts (component schemas, shared responses and parameters) are in
+``openapi.yaml`` next to this module. Every ``$ref`` is local, so a client without internet
+follows all of them. Owners' fields appear only in the document an officer reads.
 
-pygeoapi serves the document (JSON, or its Swagger UI and ReDoc pages with ``f=html``).
+``f=html`` shows it in pygeoapi's Swagger UI (or ReDoc).
 """
 
 from __future__ import annotations
@@ -182,14 +182,14 @@ def _core_paths() -> dict[str, Any]:
                                      **_errors(400)})},
         "/collections": {"get": _op("getCollections", "The collections", "server", [_f(pages)],
                                     {"200": _ok("The collections", _schema("Collections"), JSON, JSONLD, HTML),
-                                     **_errors(400, 503)})},
+                                     **_errors(400)})},
     }
 
 
 def _collection_path(cid: str, title: str) -> dict[str, Any]:
     return {"get": _op(f"describe{_camel(cid)}Collection", f"Describe {title}", cid, [_f(["json", "html", "jsonld"])],
                        {"200": _ok("The collection", _schema("Collection"), JSON, JSONLD, HTML),
-                        **_errors(400, 503)})}
+                        **_errors(400)})}
 
 
 # --- features -------------------------------------------------------------------------------
@@ -198,10 +198,10 @@ def _prop_schema(p_type: str) -> dict[str, Any]:
     return {**_TYPES.get(p_type, {"type": p_type}), "nullable": True}
 
 
-def feature_schemas(coll: Collection) -> dict[str, Any]:
-    """The collection's Feature and FeatureCollection, with its public properties typed."""
+def feature_schemas(coll: Collection, officer: bool = False) -> dict[str, Any]:
+    """The collection's Feature and FeatureCollection, with the properties the caller sees typed."""
     name = _camel(coll.id)
-    props = {p.name: {**_prop_schema(p.type), "title": p.title_en} for p in coll.visible(False)}
+    props = {p.name: {**_prop_schema(p.type), "title": p.title_en} for p in coll.visible(officer)}
     feature = {"allOf": [_schema("FeatureGeoJSON"),
                          {"type": "object", "properties": {"properties": {"type": "object", "properties": props}}}]}
     fc = {"allOf": [_schema("FeatureCollectionGeoJSON"),
@@ -210,9 +210,9 @@ def feature_schemas(coll: Collection) -> dict[str, Any]:
     return {f"{name}Feature": feature, f"{name}FeatureCollection": fc}
 
 
-def _items_params(coll: Collection) -> list[dict[str, Any]]:
-    public = coll.visible(False)
-    queryable = [p.name for p in public if p.queryable]
+def _items_params(coll: Collection, officer: bool) -> list[dict[str, Any]]:
+    visible = coll.visible(officer)
+    queryable = [p.name for p in visible if p.queryable]
     params = [
         _f(["json", "geojson", "html", "jsonld"]),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
@@ -223,7 +223,7 @@ def _items_params(coll: Collection) -> list[dict[str, Any]]:
                "minx,miny,maxx,maxy (or the 6-number 3D form) in bbox-crs", array=True),
         _crs("bbox-crs", "CRS of bbox (default CRS84)"),
         _crs("crs", "CRS of the output geometries (default CRS84)"),
-        _query("properties", _names([p.name for p in public]), "Only these properties", array=True),
+        _query("properties", _names([p.name for p in visible]), "Only these properties", array=True),
         _query("sortby", {"type": "array", "items": {"type": "string",
                                                      "pattern": f"^([+-]?({'|'.join(queryable)}))?$"}},
                "Sort keys; `-name` sorts descending", array=True),
@@ -235,14 +235,14 @@ def _items_params(coll: Collection) -> list[dict[str, Any]]:
     ]
     if coll.time_start:
         params.append(ref("parameters", "datetime"))
-    for p in public:
+    for p in visible:
         if p.queryable:
             # property=value compares the property's text form with the value.
             params.append(_query(p.name, {"type": "string"}, f"Only features whose {p.name} is this value"))
     return params
 
 
-def _feature_paths(coll: Collection) -> dict[str, Any]:
+def _feature_paths(coll: Collection, officer: bool) -> dict[str, Any]:
     cid, name, base = coll.id, _camel(coll.id), f"/collections/{coll.id}"
     crs_header = {"Content-Crs": {"description": "CRS of the geometries, as <URI>", "schema": {"type": "string"}}}
     items_ok = _ok("A page of features", _schema(f"{name}FeatureCollection"), GEOJSON, JSONLD, HTML, headers=crs_header)
@@ -254,10 +254,10 @@ def _feature_paths(coll: Collection) -> dict[str, Any]:
     return {
         base: _collection_path(cid, coll.title_en),
         f"{base}/items": {
-            "get": _op(f"get{name}Features", f"{coll.title_en}: features", cid, _items_params(coll),
-                       {"200": items_ok, **_errors(400, 503)}),
+            "get": _op(f"get{name}Features", f"{coll.title_en}: features", cid, _items_params(coll, officer),
+                       {"200": items_ok, **_errors(400)}),
             "post": _op(f"search{name}Features", f"{coll.title_en}: features matching a CQL2 JSON body", cid,
-                        _items_params(coll), {"200": items_ok, **_errors(400, 503)}, requestBody=search_body),
+                        _items_params(coll, officer), {"200": items_ok, **_errors(400)}, requestBody=search_body),
         },
         f"{base}/items/{{featureId}}": {
             "get": _op(f"get{name}Feature", f"{coll.title_en}: one feature", cid,
@@ -265,7 +265,7 @@ def _feature_paths(coll: Collection) -> dict[str, Any]:
                         _crs("crs", "CRS of the output geometry (default CRS84)"), ref("parameters", "ifNoneMatch")],
                        {"200": _ok("The feature", _schema(f"{name}Feature"), GEOJSON, JSONLD, HTML,
                                    headers=item_headers),
-                        "304": ref("responses", "NotModified"), **_errors(400, 404, 503)}),
+                        "304": ref("responses", "NotModified"), **_errors(400, 404)}),
         },
         f"{base}/queryables": {
             "get": _op(f"get{name}Queryables", f"{coll.title_en}: queryable properties", cid,
@@ -339,7 +339,7 @@ def _parcel_writes(paths: dict[str, Any]) -> None:
                                           JSON: {"schema": _schema("ParcelReplace")}}}
     patch = {"required": True, "content": {"application/merge-patch+json": {"schema": _schema("ParcelPatch")},
                                            JSON: {"schema": _schema("ParcelPatch")}}}
-    write_errors = _errors(400, 403, 404, 412, 428, 503)
+    write_errors = _errors(400, 403, 404, 412, 428)
     item = paths["/collections/parcels/items/{featureId}"]
     item["put"] = _op("replaceParcel", "Replace a parcel (a new version; officers only)", "parcels", _write_params(),
                       {**_saved("200", "Replaced"), **write_errors}, security=OFFICERS, requestBody=body)
@@ -353,13 +353,13 @@ def _parcel_writes(paths: dict[str, Any]) -> None:
 
 # --- tiles ----------------------------------------------------------------------------------------
 
-def _tile_paths(coll: Collection) -> dict[str, Any]:
+def _tile_paths(coll: Collection, officer: bool) -> dict[str, Any]:
     from ogc_api.tiles import MAX_ZOOM, MVT
 
     cid, name, base = coll.id, _camel(coll.id), f"/collections/{coll.id}/tiles"
     tms = {"name": "tileMatrixSetId", "in": "path", "required": True, "schema": {"type": "string",
                                                                                  "enum": ["WebMercatorQuad"]}}
-    names = [p.name for p in coll.visible(False) if p.mvt_min_zoom is not None]
+    names = [p.name for p in coll.visible(officer) if p.mvt_min_zoom is not None]
     tile_params = [
         tms,
         {"name": "tileMatrix", "in": "path", "required": True, "description": "Zoom level",
@@ -388,7 +388,7 @@ def _tile_paths(coll: Collection) -> dict[str, Any]:
                                                "gzipped when the client accepts it",
                                 "headers": tile_headers, "content": {MVT: {"schema": {"type": "string",
                                                                                       "format": "binary"}}}},
-                        "304": ref("responses", "NotModified"), **_errors(400, 404, 503)})},
+                        "304": ref("responses", "NotModified"), **_errors(400, 404)})},
     }
 
 
@@ -417,7 +417,7 @@ def _edr_paths() -> dict[str, Any]:
     series = _ok("The series: a Coverage (one gauge) or a CoverageCollection (radius, area); GeoJSON gives one "
                  "feature per observation", _schema("CoverageJSON"), edr.COVJSON, HTML)
     series["content"][GEOJSON] = {"schema": _schema("FeatureCollectionGeoJSON")}
-    answers = {"200": series, **_errors(400, 404, 503)}
+    answers = {"200": series, **_errors(400, 404)}
 
     def coords(example: str) -> dict[str, Any]:
         return _query("coords", {"type": "string"}, f"WKT in crs, for example {example}", required=True)
@@ -428,7 +428,7 @@ def _edr_paths() -> dict[str, Any]:
         f"{base}/locations": {"get": _op("getRainfallLocations", "The rain gauges", tag,
                                          [_f(["geojson", "html", "json"]), *common],
                                          {"200": _ok("The gauges", _schema("FeatureCollectionGeoJSON"), GEOJSON, HTML),
-                                          **_errors(400, 503)})},
+                                          **_errors(400)})},
         f"{base}/locations/{{locId}}": {"get": _op(
             "getRainfallLocation", "One gauge's series", tag,
             [{"name": "locId", "in": "path", "required": True, "description": "The gauge's code",
@@ -483,7 +483,7 @@ def _process_paths() -> dict[str, Any]:
         paths[f"/processes/{pid}/execution"] = {"post": _op(
             f"execute{name}", f"{meta['title']['en']} (run synchronously)", "processes", [],
             {"200": _ok("The result (with response=document: {outputs: [...]})", {"type": "object"}, output),
-             **_errors(400, 404, 503)},
+             **_errors(400, 404)},
             requestBody={"required": True, "content": {JSON: {"schema": body, "example": meta["example"]}}})}
     job = [{"name": "jobId", "in": "path", "required": True, "schema": {"type": "string"}}]
     paths.update({
@@ -505,15 +505,16 @@ def _fixed_components() -> dict[str, Any]:
     return yaml.safe_load((Path(__file__).with_name("openapi.yaml")).read_text(encoding="utf-8"))
 
 
-def document(public_url: str) -> dict[str, Any]:
-    """The whole OpenAPI 3.0 document of the service at ``public_url``."""
+def document(public_url: str, officer: bool = False) -> dict[str, Any]:
+    """The whole OpenAPI 3.0 document of the service at ``public_url``, for the public or, with
+    owners' fields among the properties, for officers."""
     components = copy.deepcopy(_fixed_components())
     paths: dict[str, Any] = {**_core_paths(), **_tile_matrix_set_paths()}
     for coll in COLLECTIONS.values():
-        components["schemas"].update(feature_schemas(coll))
-        paths.update(_feature_paths(coll))
+        components["schemas"].update(feature_schemas(coll, officer))
+        paths.update(_feature_paths(coll, officer))
         if coll.id in TILED:
-            paths.update(_tile_paths(coll))
+            paths.update(_tile_paths(coll, officer))
     components["schemas"].update(parcel_input_schemas())
     _parcel_writes(paths)
     paths.update(_edr_paths())
@@ -551,14 +552,20 @@ def _json_or_html() -> str:
 
 @bp.route("/openapi")
 def openapi_document() -> Response:
-    """The document as JSON (serialised here: pygeoapi's encoder would turn '<' into '&lt;'), or
-    pygeoapi's Swagger UI (ReDoc with ui=redoc) for it."""
+    """The document as JSON (an officer's names owners' fields too; serialised here: pygeoapi's
+    encoder would turn '<' into '&lt;'), or pygeoapi's Swagger UI (ReDoc with ui=redoc) for it."""
     if _json_or_html() == "html":
         import pygeoapi.api as core
 
         from ogc_api.app import pygeoapi_call
         return pygeoapi_call(core.openapi_)
-    return Response(json.dumps(context.state().api.openapi, ensure_ascii=False), mimetype=OAS_JSON)
+    text = document_json(context.state().settings.public_url, context.is_officer())
+    return Response(text, mimetype=OAS_JSON, headers={"Vary": "Accept, Authorization, Cookie"})
+
+
+@cache
+def document_json(public_url: str, officer: bool) -> str:
+    return json.dumps(document(public_url, officer), ensure_ascii=False)
 
 
 @bp.route("/conformance")

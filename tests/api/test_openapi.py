@@ -74,6 +74,14 @@ def test_items_document_each_collections_own_parameters(doc) -> None:
     assert gauges["properties"]["schema"]["items"]["enum"] == [*(p.name for p in COLLECTIONS["rain-gauges"].props), ""]
 
 
+def test_an_officer_reads_owners_fields_in_the_document(client, officer, doc) -> None:
+    theirs = client.get("/openapi", headers=officer).get_json()
+    names = _params(theirs, "/collections/parcels/items")["properties"]["schema"]["items"]["enum"]
+    assert {"owner_names", "owner_id_numbers", "owners"} <= set(names)
+    assert "owner_id_numbers" in _params(theirs, "/collections/parcels/items")  # queryable: name=value
+    assert "owner_names" not in json.dumps(doc) and "owner_id" not in json.dumps(doc)  # the public's has none
+
+
 def test_parcel_writes_are_documented_for_officers(doc) -> None:
     item = doc["paths"]["/collections/parcels/items/{featureId}"]
     for method, ok in (("put", "200"), ("patch", "200"), ("delete", "204")):
