@@ -122,10 +122,10 @@ class _Process(BaseProcessor):
 
 
 def _number(data: dict, name: str, default: float | None = None) -> float | None:
-    """A number input (a JSON number, not a string or a boolean), or ``default`` when absent."""
-    value = data.get(name, default)
-    if value is None or value is default:
-        return value
+    """A number input (a JSON number, not null, a string or a boolean), or ``default`` when absent."""
+    if name not in data:
+        return default
+    value = data[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{name} must be a number, not {json.dumps(value)[:40]}")
     return float(value)
@@ -188,6 +188,8 @@ def _register_routes() -> None:
         if not isinstance(body, dict) or not isinstance(body.get("inputs", {}), dict):
             raise DataError('send a JSON object with the inputs, such as {"inputs": {"rain_mm_h": 60, '
                             '"duration_h": 2}}')
+        if not isinstance(body.get("outputs", {}), dict):
+            raise DataError('outputs must be an object of the outputs wanted, such as {"report": {}}')
         # pygeoapi answers any other response with the raw output.
         if body.get("response", "raw") not in ("raw", "document"):
             raise DataError(f"response={body['response']!r}: use raw (the output itself) or document "

@@ -239,6 +239,8 @@ def test_the_response_is_raw_or_a_document(proc) -> None:
     assert document.status_code == 200 and document.get_json()["outputs"][0]["parcel_id"] == PARCEL
     resp = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "response": "pdf"})
     assert resp.status_code == 400 and "response" in resp.get_json()["description"]
+    resp = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "outputs": [None]})
+    assert resp.status_code == 400 and "outputs" in resp.get_json()["description"]
 
 
 def test_unknown_processes_are_404(proc) -> None:
@@ -296,6 +298,8 @@ BAD_NOWCASTS = [
     ({"rain_mm_h": "heavy"}, 'rain_mm_h must be a number, not "heavy"'),
     ({"rain_mm_h": "inf"}, "must be a number"),
     ({"rain_mm_h": True}, "must be a number"),
+    ({"rain_mm_h": 20, "duration_h": None}, "duration_h must be a number, not null"),
+    ({"rain_mm_h": None}, "rain_mm_h must be a number, not null"),
     ({"rain_mm_h": 20, "duration_h": 100}, "at most 24 hours"),
     ({"rain_mm_h": 20, "per_gauge": {"HN-RG01": 20}}, "not both"),
     ({"per_gauge": {"HN-RG99": 20}}, "unknown rain gauge(s) HN-RG99; known gauges: HN-RG01, HN-RG02"),
