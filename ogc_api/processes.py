@@ -138,15 +138,16 @@ class FloodRiskReport(_Process):
         from flood.report import parcel_report
 
         parcel_id, geometry = data.get("parcel_id"), data.get("geometry")
+        # Sent means sent: null is not the same as leaving an input out.
+        if "parcel_id" in data and not isinstance(parcel_id, str):
+            raise DataError("parcel_id must be a string: ward code-map sheet-parcel number, such as 00070-12-345")
+        if "geometry" in data and not isinstance(geometry, dict):
+            raise DataError("geometry must be a GeoJSON geometry or feature object (CRS84)")
         if bool(parcel_id) == bool(geometry):
             raise DataError("give either parcel_id (such as 00070-12-345) or geometry (GeoJSON in CRS84), "
                             "not both and not neither")
-        if parcel_id is not None and not isinstance(parcel_id, str):
-            raise DataError("parcel_id must be a string: ward code-map sheet-parcel number, such as 00070-12-345")
         geom = None
         if geometry:
-            if not isinstance(geometry, dict):
-                raise DataError("geometry must be a GeoJSON geometry or feature object (CRS84)")
             geom = geometries.from_geojson(geometry.get("geometry", geometry), "geometry")
             geometries.check_lon_lat(geom, "geometry")
         return "application/json", _run(parcel_report, parcel_id=parcel_id or None, geometry=geom)

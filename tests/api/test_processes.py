@@ -219,6 +219,9 @@ BAD_REPORTS = [
                                                        [105.85, 21.03], [105.85, 21.02]]]}}, 400, "not valid (Self-intersection"),
     ({"geometry": {"type": "Blob", "coordinates": [1, 2]}}, 400, "not a GeoJSON geometry"),
     ({"geometry": "POINT (105.85 21.03)"}, 400, "must be a GeoJSON geometry or feature object"),
+    ({"parcel_id": PARCEL, "geometry": None}, 400, "must be a GeoJSON geometry or feature object"),
+    ({"parcel_id": None, "geometry": {"type": "Point", "coordinates": [105.8542, 21.0285]}}, 400,
+     "parcel_id must be a string"),
     ({"geometry": {"type": "Point", "coordinates": [KNOWN_E, KNOWN_N]}}, 400, "not longitude, latitude"),
     ([PARCEL], 400, 'send a JSON object with the inputs'),
 ]
