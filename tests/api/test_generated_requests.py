@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Iterator
 
 import pytest
@@ -37,18 +36,6 @@ from tests.api.conftest import GENERATED_LOG, PUBLIC_URL, _load, make_settings
 
 CASES = int(os.environ.get("FUZZ_CASES", "500"))
 RANDOM = "FUZZ_CASES" in os.environ  # make fuzz: new inputs each run; the normal run repeats the same ones
-#: Defects being fixed elsewhere: operation (a regular expression) -> why its cases may fail. Their
-#: cases still run, and a failure there is reported as xfail. Remove an entry once its fix is in.
-KNOWN: dict[str, str] = {
-    r"GET /collections/[a-z-]+/tiles/\{tileMatrixSetId\}(/metadata)?": "issue 17 item 7: an unknown tile matrix "
-    "set is an UnboundLocalError in pygeoapi's tileset metadata (500)",
-    r"POST /processes/[a-z-]+/execution": "issue 17 item 7: a process body that is null, [], a string or a "
-    "number is a 500",
-    r"POST /collections/parcels/items": "ogc_api/writes.py (left for the lead): a geometry of an unknown type "
-    "({'type': 'AAA'}) is a 500, shapely's GeometryTypeError is not caught; so is a body that is not UTF-8",
-    r"PUT /collections/parcels/items/\{featureId\}": "ogc_api/writes.py (left for the lead): a body that is not "
-    "UTF-8 is a 500 (json.loads raises UnicodeDecodeError, not JSONDecodeError)",
-}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
 
@@ -95,14 +82,6 @@ def _schema(officer: bool) -> schemathesis.BaseSchema:
 schemathesis.serializer.alias("application/query-cql-json", "application/json")
 public_schema, officer_schema = _schema(officer=False), _schema(officer=True)
 QUIET = settings(deadline=None, suppress_health_check=list(HealthCheck))
-
-
-@pytest.fixture(autouse=True)
-def _known_defects(request) -> None:
-    operation = request.node.name.partition("[")[2].rstrip("]")
-    for pattern, reason in KNOWN.items():
-        if re.fullmatch(pattern, operation):
-            request.node.add_marker(pytest.mark.xfail(reason=reason, strict=False))
 
 
 def test_the_harness_tests_the_served_document(fuzz_app, fuzz_officer) -> None:
