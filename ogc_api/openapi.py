@@ -25,7 +25,7 @@ from pygeoapi.api import APIRequest
 from pygeoapi.util import render_j2_template
 
 from landflood.errors import QueryError
-from ogc_api import context, edr, processes
+from ogc_api import context, edr, limits, processes
 from ogc_api import crs as crsmod
 from ogc_api.collections import COLLECTIONS, Collection
 from ogc_api.config import TILED
@@ -145,15 +145,17 @@ def _ok(description: str, schema: dict[str, Any], *types: str, headers: dict | N
 
 def _errors(*codes: int) -> dict[str, Any]:
     names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-             412: "PreconditionFailed", 428: "PreconditionRequired", 503: "ServiceUnavailable", 504: "Timeout"}
+             412: "PreconditionFailed", 413: "PayloadTooLarge", 414: "UriTooLong", 428: "PreconditionRequired",
+             503: "ServiceUnavailable", 504: "Timeout"}
     return {str(c): ref("responses", names[c]) for c in codes}
 
 
 def _op(op_id: str, summary: str, tag: str, params: list[dict], responses: dict[str, Any],
         security: list | None = None, **extra: Any) -> dict[str, Any]:
-    # Every operation may answer 401 (a wrong or revoked token is refused wherever it is sent), and
-    # 503 or 504: the token is looked up in the database, whose statements have a time limit.
-    responses = {**responses, **_errors(401, 503, 504)}
+    # Every operation may answer 401 (a wrong or revoked token is refused wherever it is sent), 414
+    # (a query string beyond limits.MAX_QUERY_BYTES), and 503 or 504: the token is looked up in the
+    # database, whose statements have a time limit. A body may be too large (413).
+    responses = {**responses, **_errors(401, 414, 503, 504, *((413,) if "requestBody" in extra else ()))}
     return {"operationId": op_id, "summary": summary, "tags": [tag], "parameters": [ref("parameters", "lang"), *params],
             "security": security or ANYONE, "responses": dict(sorted(responses.items())), **extra}
 
@@ -217,7 +219,8 @@ def _items_params(coll: Collection, officer: bool) -> list[dict[str, Any]]:
         _f(["json", "geojson", "html", "jsonld"]),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
                "Features per page"),
-        _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Features to skip"),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": limits.MAX_OFFSET, "default": 0},
+               "Features to skip (deep pages: follow the next links instead)"),
         _query("cursor", {"type": "integer"}, "Keyset position from a `next` link (faster than offset for deep pages)"),
         _query("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
                "minx,miny,maxx,maxy (or the 6-number 3D form) in bbox-crs", array=True),

@@ -92,6 +92,8 @@ def test_parcel_writes_are_documented_for_officers(doc) -> None:
     create = doc["paths"]["/collections/parcels/items"]["post"]
     assert "201" in create["responses"] and "application/geo+json" in create["requestBody"]["content"]
     assert "put" not in doc["paths"]["/collections/admin-units/items/{featureId}"]
+    assert "413" in item["put"]["responses"] and "413" not in item["delete"]["responses"]
+    assert {"414", "503", "504"} <= set(item["delete"]["responses"])
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {**doc["components"]["securitySchemes"][
         "bearerAuth"], "type": "http", "scheme": "bearer"}
 
