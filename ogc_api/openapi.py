@@ -556,12 +556,10 @@ def _json_or_html() -> str:
 @bp.route("/openapi")
 def openapi_document() -> Response:
     """The document as JSON (an officer's names owners' fields too; serialised here: pygeoapi's
-    encoder would turn '<' into '&lt;'), or pygeoapi's Swagger UI (ReDoc with ui=redoc) for it."""
+    encoder would turn '<' into '&lt;'), or pygeoapi's Swagger UI page (ReDoc with ui=redoc) for it."""
     if _json_or_html() == "html":
-        import pygeoapi.api as core
-
-        from ogc_api.app import pygeoapi_call
-        return pygeoapi_call(core.openapi_)
+        template = "openapi/redoc.html" if request.args.get("ui") == "redoc" else "openapi/swagger.html"
+        return _page(template, {"openapi-document-path": f"{context.state().api.base_url}/openapi"})
     text = document_json(context.state().settings.public_url, context.is_officer())
     return Response(text, mimetype=OAS_JSON, headers={"Vary": "Accept, Authorization, Cookie"})
 
@@ -576,7 +574,12 @@ def conformance() -> Response:
     doc = {"conformsTo": list(CONFORMANCE)}
     if _json_or_html() == "json":
         return Response(json.dumps(doc), mimetype=JSON)
+    return _page("conformance.html", doc)
+
+
+def _page(template: str, data: dict[str, Any]) -> Response:
+    """One of pygeoapi's HTML pages."""
     api = context.state().api
     locale = APIRequest.from_flask(request, api.locales).locale
-    return Response(render_j2_template(api.tpl_config, api.config["server"]["templates"], "conformance.html", doc,
-                                       locale), mimetype=HTML)
+    return Response(render_j2_template(api.tpl_config, api.config["server"]["templates"], template, data, locale),
+                    mimetype=HTML)
