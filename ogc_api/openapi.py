@@ -88,8 +88,9 @@ GEOJSON, HTML, JSONLD, JSON = "application/geo+json", "text/html", "application/
 #: Optional authentication: the public, or an officer (who sees owners' data).
 ANYONE: list[dict[str, list]] = [{}, {"bearerAuth": []}]
 OFFICERS: list[dict[str, list]] = [{"bearerAuth": []}]
-_TYPES = {"date-time": {"type": "string", "format": "date-time"}, "date": {"type": "string", "format": "date"},
-          "array": {"type": "array", "items": {"type": "object"}}}
+_TYPES: dict[str, dict[str, Any]] = {
+    "date-time": {"type": "string", "format": "date-time"}, "date": {"type": "string", "format": "date"},
+    "array": {"type": "array", "items": {"type": "object"}}}
 
 
 def ref(kind: str, name: str) -> dict[str, str]:
@@ -559,7 +560,8 @@ def openapi_document() -> Response:
     encoder would turn '<' into '&lt;'), or pygeoapi's Swagger UI page (ReDoc with ui=redoc) for it."""
     if _json_or_html() == "html":
         template = "openapi/redoc.html" if request.args.get("ui") == "redoc" else "openapi/swagger.html"
-        return _page(template, {"openapi-document-path": f"{context.state().api.base_url}/openapi"})
+        api: Any = context.state().api  # pygeoapi's API
+        return _page(template, {"openapi-document-path": f"{api.base_url}/openapi"})
     text = document_json(context.state().settings.public_url, context.is_officer())
     return Response(text, mimetype=OAS_JSON, headers={"Vary": "Accept, Authorization, Cookie"})
 
@@ -579,7 +581,7 @@ def conformance() -> Response:
 
 def _page(template: str, data: dict[str, Any]) -> Response:
     """One of pygeoapi's HTML pages."""
-    api = context.state().api
+    api: Any = context.state().api
     locale = APIRequest.from_flask(request, api.locales).locale
     return Response(render_j2_template(api.tpl_config, api.config["server"]["templates"], template, data, locale),
                     mimetype=HTML)

@@ -147,7 +147,8 @@ class LandfloodTileProvider(MVTPostgreSQLProvider):
     def get_tiling_schemes(self) -> list:
         return [TileMatrixSetEnum.WEBMERCATORQUAD.value]
 
-    def get_tiles_service(self, baseurl=None, servicepath=None, dirpath=None, tile_type=None) -> dict:
+    def get_tiles_service(self, baseurl: str | None = None, servicepath: str | None = None,
+                          dirpath: str | None = None, tile_type: str | None = None) -> dict:
         """The tilesets list's links: the tiles' URL template only (pygeoapi adds a templated 'self'
         and a 'TileJSON' link to the tileset description, which is not TileJSON)."""
         links = super().get_tiles_service(baseurl, servicepath, dirpath, tile_type)["links"]
