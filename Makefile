@@ -10,6 +10,7 @@ help:
 	@echo "make demo-data  the same without serving"
 	@echo "make test   set up and run the test suite"
 	@echo "make setup  only the set-up steps; each is skipped when already done"
+	@echo "make fuzz   generated requests against /openapi, FUZZ_CASES=50000 random ones per role"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml (needs network)"
 	@echo "make clean  delete the managed cluster, .venv and var/"
 
@@ -89,3 +90,10 @@ bench-api: setup
 .PHONY: bench-maps
 bench-maps: setup
 	$(PY) benchmarks/maps/run.py
+
+# Generated requests against the app's own /openapi with many more random cases than `make test`
+# sends (tests/api/test_generated_requests.py): make fuzz FUZZ_CASES=200000.
+FUZZ_CASES ?= 50000
+.PHONY: fuzz
+fuzz: setup
+	FUZZ_CASES=$(FUZZ_CASES) $(PY) -m pytest tests/api/test_generated_requests.py -q -p no:cacheprovider

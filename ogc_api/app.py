@@ -18,7 +18,6 @@ from flask import Flask, Response, g, request, url_for
 from werkzeug.datastructures import Headers
 from pygeoapi.api import API, APIRequest, apply_gzip, landing_page
 from pygeoapi.models.provider.base import TileMatrixSetEnum
-from pygeoapi.openapi import get_oas
 
 from landdb.database import ensure_database, make_engine
 from landflood.errors import LandfloodError, NotFoundError
@@ -59,9 +58,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     state = context.AppState(settings=settings, pools=pools, api=None)
     state.engine = make_engine(url, statement_timeout_s=settings.api_timeout_s)
     app.extensions["landflood"] = state
-    with app.app_context():
-        from ogc_api.tiles import document as document_tiles
-        state.api = API(config, document_tiles(get_oas(config, fail_on_invalid_collection=False)))
+    from ogc_api import openapi
+    state.api = API(config, openapi.document(settings.public_url))
+    # The items come from our own routes (GeoJSON, GeoJSON-LD, HTML); pygeoapi would link a CSV
+    # version of them from every collection.
+    from pygeoapi.plugin import PLUGINS
+    PLUGINS["formatter"].pop("CSV", None)
     # pygeoapi tries every nested config key as a locale and warns about each one.
     logging.getLogger("pygeoapi.l10n").setLevel(logging.ERROR)
     app.before_request(_before)
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(tiles.bp)
     app.register_blueprint(edr.bp)
     app.register_blueprint(processes.bp)
+    app.register_blueprint(openapi.bp)
     from maps.web import bp as maps_bp
     app.register_blueprint(maps_bp)
     return app
@@ -124,10 +127,19 @@ def _unexpected(exc: Exception) -> Response:
     return errors.problem(500, "NoApplicableCode", "internal error; it has been logged")
 
 
-def pygeoapi_call(fn: Callable, *args) -> Response:
-    """Run one of pygeoapi's API functions on the current Flask request."""
+#: The f= values pygeoapi's pages answer (it would also take f=png or f=mvt and answer them with JSON).
+PAGE_FORMATS = ("json", "html", "jsonld")
+
+
+def pygeoapi_call(fn: Callable, *args, formats: tuple[str, ...] = PAGE_FORMATS) -> Response:
+    """Run one of pygeoapi's API functions on the current Flask request; an ``f`` outside
+    ``formats`` is a 400, as the OpenAPI document says."""
     api = context.state().api
     api_request = APIRequest.from_flask(request, api.locales)
+    f = request.args.get("f")  # not stripped: pygeoapi would take f=%1E (a control character) for no f
+    if f and f not in formats:
+        return errors.problem(400, "InvalidParameterValue",
+                              f"f={f!r} is not offered here; use f={' or f='.join(formats)}")
     if not api_request.is_valid():
         headers, status, content = api.get_format_exception(api_request)
     else:
@@ -144,20 +156,20 @@ def _register_pygeoapi(app: Flask) -> None:
     import pygeoapi.api.tiles as tiles_api
 
     app.add_url_rule("/", "landing", _landing)
+    app.add_url_rule("/collections", "collections", _collections)
+    app.add_url_rule("/collections/<cid>", "collection", _collections)
+    json_html = ("json", "html")
     routes = {
-        "/openapi": ("openapi", core.openapi_),
-        "/conformance": ("conformance", core.conformance),
-        "/collections": ("collections", core.describe_collections),
-        "/collections/<cid>": ("collection", core.describe_collections),
-        "/collections/<cid>/schema": ("schema", core.get_collection_schema),
-        "/TileMatrixSets": ("tilematrixsets", tiles_api.tilematrixsets),
-        "/TileMatrixSets/<tms>": ("tilematrixset", tiles_api.tilematrixset),
-        "/collections/<cid>/tiles": ("tilesets", tiles_api.get_collection_tiles),
-        "/collections/<cid>/tiles/<tms>": ("tileset", tiles_api.get_collection_tiles_metadata),
-        "/collections/<cid>/tiles/<tms>/metadata": ("tileset_metadata", tiles_api.get_collection_tiles_metadata),
+        "/collections/<cid>/schema": ("schema", core.get_collection_schema, json_html),
+        "/TileMatrixSets": ("tilematrixsets", tiles_api.tilematrixsets, json_html),
+        "/TileMatrixSets/<tms>": ("tilematrixset", tiles_api.tilematrixset, json_html),
+        "/collections/<cid>/tiles": ("tilesets", tiles_api.get_collection_tiles, PAGE_FORMATS),
+        "/collections/<cid>/tiles/<tms>": ("tileset", tiles_api.get_collection_tiles_metadata, PAGE_FORMATS),
+        "/collections/<cid>/tiles/<tms>/metadata": ("tileset_metadata", tiles_api.get_collection_tiles_metadata,
+                                                    PAGE_FORMATS),
     }
-    for rule, (name, fn) in routes.items():
-        app.add_url_rule(rule, name, _passthrough(fn))
+    for rule, (name, fn, formats) in routes.items():
+        app.add_url_rule(rule, name, _passthrough(fn, formats))
     app.before_request(_known_tiling)
 
 
@@ -175,19 +187,36 @@ def _known_tiling() -> None:
         raise NotFoundError(f"there is no tile matrix set {tms!r}; /TileMatrixSets lists {', '.join(known)}")
 
 
-def _landing() -> Response:
-    """pygeoapi's landing page, whose JSON also links the planners' maps (the HTML shows them
-    through the template override in ogc_api/templates)."""
-    resp = pygeoapi_call(landing_page)
+def _edit_json(resp: Response, edit: Callable[[dict], None]) -> Response:
+    """Apply ``edit`` to a pygeoapi JSON answer (not to its HTML, errors or gzipped bodies)."""
     if (resp.status_code == 200 and resp.headers.get("Content-Type", "").startswith("application/json")
             and "Content-Encoding" not in resp.headers):
         doc = json.loads(resp.get_data())
-        doc["links"].append(maps_link(context.state().settings.public_url, context.lang()))
+        edit(doc)
         resp.set_data(json.dumps(doc, ensure_ascii=False))
     return resp
 
 
-def _passthrough(fn: Callable) -> Callable:
+def _landing() -> Response:
+    """pygeoapi's landing page, whose JSON also links the planners' maps (the HTML shows them
+    through the template override in ogc_api/templates)."""
+    link = maps_link(context.state().settings.public_url, context.lang())
+    return _edit_json(pygeoapi_call(landing_page), lambda doc: doc["links"].append(link))
+
+
+def _collections(cid: str | None = None) -> Response:
+    """pygeoapi's collection descriptions, with the EDR queries' links typed as they answer."""
+    import pygeoapi.api as core
+
+    from ogc_api.edr import type_data_links
+
+    def edit(doc: dict) -> None:
+        for coll in doc.get("collections", [doc]):
+            type_data_links(coll["links"])
+    return _edit_json(pygeoapi_call(core.describe_collections, *([cid] if cid else [])), edit)
+
+
+def _passthrough(fn: Callable, formats: tuple[str, ...]) -> Callable:
     def view(**kwargs):
-        return pygeoapi_call(fn, *kwargs.values())
+        return pygeoapi_call(fn, *kwargs.values(), formats=formats)
     return view

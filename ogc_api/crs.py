@@ -44,6 +44,12 @@ def supported_uris() -> list[str]:
     return [c.uri for c in SUPPORTED]
 
 
+def accepted_names() -> list[str]:
+    """Every spelling :func:`parse` accepts: the URIs (also as https) and the short forms."""
+    https = ["https://" + uri[len("http://"):] for uri in supported_uris()]
+    return [*supported_uris(), *https, *_ALIASES]
+
+
 def parse(value: str | None, param: str, default: Crs | None = None) -> Crs:
     """The CRS named by a request parameter (a URI, or a short form such as EPSG:5897)."""
     if value is None or value == "":

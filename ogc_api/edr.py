@@ -102,6 +102,14 @@ class RainfallProvider(BaseEDRProvider):
         raise ProviderQueryError(f"served at {BASE}/locations")
 
 
+def type_data_links(links: list[dict]) -> None:
+    """Give the links to the queries the media type they answer with (pygeoapi says
+    application/vnd.cov+json for all, /locations included)."""
+    for link in links:
+        if link.get("rel") == "data" and link.get("type") != "text/html":
+            link["type"] = GEOJSON if "/locations" in link["href"] else COVJSON
+
+
 # --- request parameters -----------------------------------------------------------------------
 
 @dataclass

@@ -116,7 +116,10 @@ def parse_items_args(coll: Collection, args: dict[str, str], officer: bool, lang
     for item in filter(None, (s.strip() for s in args.get("sortby", "").split(","))):
         name = item.lstrip("+-")
         q.sortby.append((name, item.startswith("-")))
-    q.skip_geometry = str(args.get("skipGeometry", "false")).lower() in ("true", "1", "yes")
+    skip = str(args.get("skipGeometry") or "false").lower()
+    if skip not in ("true", "false"):
+        raise QueryError(f"skipGeometry={args['skipGeometry']!r} must be true or false")
+    q.skip_geometry = skip == "true"
     lang_filter = (args.get("filter-lang") or "").lower()
     if lang_filter not in ("", "cql2-text", "cql2-json", "cql-text", "cql-json"):
         raise QueryError(f"filter-lang={args['filter-lang']!r} is not supported; use cql2-text or cql2-json")

@@ -122,10 +122,10 @@ class _Process(BaseProcessor):
 
 
 def _number(data: dict, name: str, default: float | None = None) -> float | None:
-    """A number input (a JSON number, not a string or a boolean), or ``default`` when absent."""
-    value = data.get(name, default)
-    if value is None or value is default:
-        return value
+    """A number input (a JSON number, not null, a string or a boolean), or ``default`` when absent."""
+    if name not in data:
+        return default
+    value = data[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(f"{name} must be a number, not {json.dumps(value)[:40]}")
     return float(value)
@@ -138,15 +138,16 @@ class FloodRiskReport(_Process):
         from flood.report import parcel_report
 
         parcel_id, geometry = data.get("parcel_id"), data.get("geometry")
+        # Sent means sent: null is not the same as leaving an input out.
+        if "parcel_id" in data and not isinstance(parcel_id, str):
+            raise DataError("parcel_id must be a string: ward code-map sheet-parcel number, such as 00070-12-345")
+        if "geometry" in data and not isinstance(geometry, dict):
+            raise DataError("geometry must be a GeoJSON geometry or feature object (CRS84)")
         if bool(parcel_id) == bool(geometry):
             raise DataError("give either parcel_id (such as 00070-12-345) or geometry (GeoJSON in CRS84), "
                             "not both and not neither")
-        if parcel_id is not None and not isinstance(parcel_id, str):
-            raise DataError("parcel_id must be a string: ward code-map sheet-parcel number, such as 00070-12-345")
         geom = None
         if geometry:
-            if not isinstance(geometry, dict):
-                raise DataError("geometry must be a GeoJSON geometry or feature object (CRS84)")
             geom = geometries.from_geojson(geometry.get("geometry", geometry), "geometry")
             geometries.check_lon_lat(geom, "geometry")
         return "application/json", _run(parcel_report, parcel_id=parcel_id or None, geometry=geom)
@@ -179,7 +180,7 @@ def _register_routes() -> None:
     @bp.route("/processes")
     @bp.route("/processes/<process_id>")
     def describe(process_id: str | None = None):
-        return pygeoapi_call(processes_api.describe_processes, process_id)
+        return pygeoapi_call(processes_api.describe_processes, process_id, formats=("json", "html"))
 
     @bp.route("/processes/<process_id>/execution", methods=["POST"])
     def execute(process_id: str):
@@ -188,6 +189,12 @@ def _register_routes() -> None:
         if not isinstance(body, dict) or not isinstance(body.get("inputs", {}), dict):
             raise DataError('send a JSON object with the inputs, such as {"inputs": {"rain_mm_h": 60, '
                             '"duration_h": 2}}')
+        if not isinstance(body.get("outputs", {}), dict):
+            raise DataError('outputs must be an object of the outputs wanted, such as {"report": {}}')
+        # pygeoapi answers any other response with the raw output.
+        if body.get("response", "raw") not in ("raw", "document"):
+            raise DataError(f"response={body['response']!r}: use raw (the output itself) or document "
+                            "({outputs: [...]})")
         g.pop("process_error", None)
         resp = pygeoapi_call(processes_api.execute_process, process_id)
         error = g.pop("process_error", None)
@@ -198,11 +205,11 @@ def _register_routes() -> None:
     @bp.route("/jobs")
     @bp.route("/jobs/<job_id>")
     def jobs(job_id: str | None = None):
-        return pygeoapi_call(processes_api.get_jobs, *([job_id] if job_id else []))
+        return pygeoapi_call(processes_api.get_jobs, *([job_id] if job_id else []), formats=("json", "html"))
 
     @bp.route("/jobs/<job_id>/results")
     def job_results(job_id: str):
-        return pygeoapi_call(processes_api.get_job_result, job_id)
+        return pygeoapi_call(processes_api.get_job_result, job_id, formats=("json", "html"))
 
 
 _register_routes()

@@ -14,9 +14,9 @@ import gzip
 import hashlib
 
 from flask import Blueprint, Response, request
+from pygeoapi.models.provider.base import TileMatrixSetEnum
 from pygeoapi.provider.mvt_postgresql import MVTPostgreSQLProvider
 from pygeoapi.provider.tile import ProviderTileNotFoundError
-from pygeoapi.models.provider.base import TileMatrixSetEnum
 
 from landdb.models import CITY_SRID
 from landflood.errors import NotFoundError, QueryError
@@ -57,21 +57,6 @@ def parse_properties(coll: Collection, value: str | None, officer: bool) -> list
         raise QueryError(f"properties: {coll.id} tiles have no property {', '.join(map(repr, unknown))}; "
                          f"use some of: {', '.join(allowed)}")
     return names
-
-
-def document(oas: dict) -> dict:
-    """Add ``properties`` to the tile paths of pygeoapi's OpenAPI document (public names only)."""
-    for cid in TILED:
-        path = oas.get("paths", {}).get(f"/collections/{cid}/tiles/{{tileMatrixSetId}}/{{tileMatrix}}/"
-                                         "{tileRow}/{tileCol}")
-        if not path or "get" not in path:
-            continue
-        names = [p.name for p in COLLECTIONS[cid].visible(False) if p.mvt_min_zoom is not None]
-        path["get"].setdefault("parameters", []).append({
-            "name": "properties", "in": "query", "required": False, "style": "form", "explode": False,
-            "description": "Only these attributes (comma-separated), within those the zoom carries",
-            "schema": {"type": "array", "items": {"type": "string", "enum": names}}})
-    return oas
 
 
 def tile_sql(coll: Collection, z: int, officer: bool, names: list[str] | None = None) -> str:
@@ -131,6 +116,21 @@ def tile(cid: str, tms: str, z: int, y: int, x: int) -> Response:
     return Response(data, mimetype=MVT, headers=headers)
 
 
+def tileset_layer(coll: Collection) -> dict:
+    """The tileset's one layer, as OGC API Tiles describes vector data: its geometry's dimension,
+    its zooms and the attributes its tiles may carry (public ones; each from its own zoom)."""
+    props = {}
+    for p in coll.visible(False):
+        if p.mvt_min_zoom is not None:
+            kind = {"date-time": {"type": "string", "format": "date-time"}}.get(p.type, {"type": p.type})
+            zoom = max(p.mvt_min_zoom, MIN_ZOOM[coll.id])
+            props[p.name] = {**kind, "title": p.title_en, "description": f"From zoom {zoom}"}
+    return {"id": coll.id, "title": coll.title_en, "dataType": "vector",
+            "geometryDimension": 0 if coll.geometry_type == "Point" else 2,
+            "minTileMatrix": str(MIN_ZOOM[coll.id]), "maxTileMatrix": str(MAX_ZOOM),
+            "propertiesSchema": {"type": "object", "properties": props}}
+
+
 class LandfloodTileProvider(MVTPostgreSQLProvider):
     """Tile metadata for pygeoapi (tilesets, links); the tiles themselves come from :func:`tile`."""
 
@@ -147,9 +147,29 @@ class LandfloodTileProvider(MVTPostgreSQLProvider):
     def get_tiling_schemes(self) -> list:
         return [TileMatrixSetEnum.WEBMERCATORQUAD.value]
 
+    def get_tiles_service(self, baseurl: str | None = None, servicepath: str | None = None,
+                          dirpath: str | None = None, tile_type: str | None = None) -> dict:
+        """The tilesets list's links: the tiles' URL template only (pygeoapi adds a templated 'self'
+        and a 'TileJSON' link to the tileset description, which is not TileJSON)."""
+        links = super().get_tiles_service(baseurl, servicepath, dirpath, tile_type)["links"]
+        return {"links": [{**link, "templated": True} for link in links if link["rel"] == "item"]}
+
     def get_metadata(self, dataset, server_url, layer=None, tileset=None, metadata_format=None, **kwargs):
         # pygeoapi passes no format when the request has no f=; JSON is the sensible default.
-        return super().get_metadata(dataset, server_url, layer, tileset, metadata_format or "json", **kwargs)
+        fmt = metadata_format or "json"
+        meta = super().get_metadata(dataset, server_url, layer, tileset, fmt, **kwargs)
+        if fmt.lower() in ("json", "jsonld"):
+            base = f"{server_url.rstrip('/')}/collections/{dataset}"
+            for link in meta["links"]:
+                if link["rel"] == "item":
+                    link["templated"] = True
+            meta["links"] = [
+                {"rel": "self", "type": "application/json", "title": "This tileset", "href": f"{base}/tiles/{tileset}"},
+                {"rel": "http://www.opengis.net/def/rel/ogc/1.0/geodata", "type": "application/json",
+                 "title": "The collection", "href": base},
+                *meta["links"]]
+            meta["layers"] = [tileset_layer(COLLECTIONS[dataset])]
+        return meta
 
     def get_tiles(self, layer: str = "default", tileset: str | None = None, z=None, y=None, x=None,
                   format_=None) -> bytes | None:

@@ -8,7 +8,9 @@ history, hotspots, events, gauges and a flood scenario with zones and risk.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +22,8 @@ from landdb import api_users
 from landdb import parcels as parcel_db
 from landflood.settings import Settings
 
+#: (role, operation, status, seconds, url) of every generated request (test_generated_requests.py).
+GENERATED_LOG = pytest.StashKey[list]()
 KNOWN_E, KNOWN_N = 588591.944, 2326345.312
 WARDS = {"00070": 150, "00082": 100}
 OWNER_NAME, OWNER_ID = "Nguyễn Thị Bích Ngọc", "001190012345"
@@ -95,7 +99,10 @@ def api_db(databases, migrated_template) -> str:
     return url
 
 
-def make_settings(url: str, public_url: str = "http://127.0.0.1:5000") -> Settings:
+PUBLIC_URL = "http://127.0.0.1:5000"
+
+
+def make_settings(url: str, public_url: str = PUBLIC_URL) -> Settings:
     return Settings(database_url=url, public_url=public_url)
 
 
@@ -139,3 +146,23 @@ def live_server(api_db) -> Iterator[str]:
     yield url
     server.shutdown()
     application.extensions["landflood"].pools.close()
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """How many generated requests ran, their statuses and the slowest (written to var/test-artifacts too)."""
+    log = config.stash.get(GENERATED_LOG, [])
+    if not log:
+        return
+    folder = Settings().var_dir / "test-artifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    slowest = sorted(log, key=lambda r: r[3], reverse=True)[:10]
+    report = {"cases": dict(Counter(r[0] for r in log)),
+              "statuses": {str(k): v for k, v in sorted(Counter(r[2] for r in log).items())},
+              "slowest": [{"role": r[0], "operation": r[1], "status": r[2], "seconds": round(r[3], 3), "url": r[4]}
+                          for r in slowest]}
+    (folder / "generated-requests.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    tr = terminalreporter
+    tr.section("generated requests")
+    tr.write_line(f"cases: {report['cases']}; statuses: {report['statuses']}")
+    for r in report["slowest"][:5]:
+        tr.write_line(f"{r['seconds']:7.3f} s  {r['status']}  {r['role']:9}  {r['url']}"[:200])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -59,6 +60,19 @@ def test_gdal_spatial_filter_matches_the_api(gdal, live_server, client, tmp_path
     by_api = {f["id"] for f in client.get(f"/collections/parcels/items?bbox={','.join(bbox)}&limit=1000").get_json()[
         "features"]}
     assert by_gdal == by_api and "00070-1-1" in by_gdal
+
+
+def test_gdal_leaves_a_where_clause_to_the_server(gdal, live_server, tmp_path) -> None:
+    """GDAL reads /openapi (and /conformance, from 3.7) to decide whether the server filters: it
+    then sends -where as a CQL2 filter instead of fetching every parcel and filtering itself."""
+    out = tmp_path / "where.geojson"
+    run = subprocess.run(["ogr2ogr", "-f", "GeoJSON", str(out), f"OAPIF:{live_server}/collections/parcels",
+                          "-where", "ward_code = '00082' AND parcel_no > 95", "--debug", "on"],
+                         capture_output=True, text=True, check=True, timeout=120)
+    pages = re.findall(r"Fetch\((http\S*/items\?\S*)\)", run.stderr)
+    assert pages and all("filter=" in url for url in pages[1:]), pages  # the first only probes the layer
+    feats = json.loads(out.read_text())["features"]
+    assert sorted(f["properties"]["parcel_no"] for f in feats) == [96, 97, 98, 99, 100]
 
 
 def test_owslib_reads_every_parcel_of_a_ward(live_server, api_db) -> None:

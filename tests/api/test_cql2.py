@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, text
 
 from tests.api.conftest import KNOWN_E, KNOWN_N, WARDS
 
+TOTAL = sum(WARDS.values())
+
 
 def matched(client, cql: str, extra: str = "") -> list[str]:
     resp = client.get(f"/collections/parcels/items?limit=1000&skipGeometry=true&filter={quote(cql)}{extra}")
@@ -121,3 +123,30 @@ def test_filter_text_never_becomes_sql(client, api_db) -> None:
         assert conn.execute(text("SELECT count(*) FROM parcel_versions WHERE valid_to IS NULL")).scalar() == sum(
             WARDS.values())
     eng.dispose()
+
+
+def test_spatial_functions_with_every_geometry_type(client) -> None:
+    """The classes /conformance declares: spatial-functions and basic-spatial-functions-plus."""
+    e, n, native = KNOWN_E, KNOWN_N, "&filter-crs=EPSG:5897"
+    row = f"LINESTRING({e + 1} {n + 1}, {e + 30} {n + 1})"  # across the first three parcels of the row
+    assert matched(client, f"S_INTERSECTS(geometry, {row})", native) == ["00070-1-1", "00070-1-2", "00070-1-3"]
+    assert matched(client, f"S_CROSSES(geometry, {row})", native) == ["00070-1-1", "00070-1-2", "00070-1-3"]
+    two = ["00070-1-1", "00070-1-2"]
+    assert matched(client, f"S_INTERSECTS(geometry, MULTIPOINT(({e + 1} {n + 1}), ({e + 13} {n + 1})))", native) == two
+    assert matched(client, f"S_INTERSECTS(geometry, GEOMETRYCOLLECTION(POINT({e + 1} {n + 1}), "
+                           f"POINT({e + 13} {n + 1})))", native) == two
+    assert matched(client, f"S_INTERSECTS(geometry, MULTILINESTRING(({e + 1} {n + 1}, {e + 2} {n + 2})))",
+                   native) == ["00070-1-1"]
+    assert matched(client, f"S_INTERSECTS(geometry, MULTIPOLYGON((({e + 1} {n + 1}, {e + 2} {n + 1}, "
+                           f"{e + 2} {n + 2}, {e + 1} {n + 1}))))", native) == ["00070-1-1"]
+    assert matched(client, f"S_CONTAINS(geometry, POINT({e + 1} {n + 1}))", native) == ["00070-1-1"]
+    assert matched(client, f"S_TOUCHES(geometry, POINT({e} {n}))", native) == ["00070-1-1"]
+    assert count(client, f"S_DISJOINT(geometry, POINT({e + 1} {n + 1}))", native) == TOTAL - 1
+    assert count(client, "S_EQUALS(geometry, geometry)") == TOTAL
+
+
+def test_property_property_and_case_insensitive_equality(client) -> None:
+    assert count(client, "parcel_no = map_sheet") == 2  # 00070-1-1 and 00082-1-1
+    assert count(client, "area_legal_m2 < area_m2") == count(client, "area_legal_m2 IS NOT NULL")
+    assert count(client, "T_INTERSECTS(valid_from, valid_from)") == TOTAL
+    assert count(client, "CASEI(land_use) = CASEI('odt')") == count(client, "land_use = 'ODT'")

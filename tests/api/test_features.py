@@ -210,3 +210,9 @@ def test_jsonld_is_the_same_document_with_a_geojson_ld_context(client) -> None:
     assert [f["id"] for f in doc["features"]] == [f["id"] for f in plain["features"]]
     one = client.get(f"/collections/parcels/items/{plain['features'][0]['id']}?f=jsonld").get_json(force=True)
     assert one["@context"] and one["id"] == plain["features"][0]["id"]
+
+
+def test_skip_geometry_is_true_or_false(client) -> None:
+    assert all(f["geometry"] for f in get_json(client, "/collections/parcels/items?skipGeometry=false")["features"])
+    resp = client.get("/collections/parcels/items?skipGeometry=null")
+    assert resp.status_code == 400 and "skipGeometry" in resp.get_json()["description"]

@@ -219,6 +219,9 @@ BAD_REPORTS = [
                                                        [105.85, 21.03], [105.85, 21.02]]]}}, 400, "not valid (Self-intersection"),
     ({"geometry": {"type": "Blob", "coordinates": [1, 2]}}, 400, "not a GeoJSON geometry"),
     ({"geometry": "POINT (105.85 21.03)"}, 400, "must be a GeoJSON geometry or feature object"),
+    ({"parcel_id": PARCEL, "geometry": None}, 400, "must be a GeoJSON geometry or feature object"),
+    ({"parcel_id": None, "geometry": {"type": "Point", "coordinates": [105.8542, 21.0285]}}, 400,
+     "parcel_id must be a string"),
     ({"geometry": {"type": "Point", "coordinates": [KNOWN_E, KNOWN_N]}}, 400, "not longitude, latitude"),
     ([PARCEL], 400, 'send a JSON object with the inputs'),
 ]
@@ -230,6 +233,17 @@ def test_report_errors_say_what_to_do(proc, inputs, status, says) -> None:
     assert says in doc["description"], doc
     assert doc["code"] == ("NotFound" if status == 404 else "InvalidParameterValue")
     assert not any(s in doc["description"] for s in ("SQL", "psycopg", "Traceback", "Error executing"))
+
+
+def test_the_response_is_raw_or_a_document(proc) -> None:
+    raw = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "response": "raw"})
+    assert raw.status_code == 200 and raw.get_json()["parcel_id"] == PARCEL
+    document = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "response": "document"})
+    assert document.status_code == 200 and document.get_json()["outputs"][0]["parcel_id"] == PARCEL
+    resp = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "response": "pdf"})
+    assert resp.status_code == 400 and "response" in resp.get_json()["description"]
+    resp = proc.post(REPORT, json={"inputs": {"parcel_id": PARCEL}, "outputs": [None]})
+    assert resp.status_code == 400 and "outputs" in resp.get_json()["description"]
 
 
 def test_unknown_processes_are_404(proc) -> None:
@@ -287,6 +301,8 @@ BAD_NOWCASTS = [
     ({"rain_mm_h": "heavy"}, 'rain_mm_h must be a number, not "heavy"'),
     ({"rain_mm_h": "inf"}, "must be a number"),
     ({"rain_mm_h": True}, "must be a number"),
+    ({"rain_mm_h": 20, "duration_h": None}, "duration_h must be a number, not null"),
+    ({"rain_mm_h": None}, "rain_mm_h must be a number, not null"),
     ({"rain_mm_h": 20, "duration_h": 100}, "at most 24 hours"),
     ({"rain_mm_h": 20, "per_gauge": {"HN-RG01": 20}}, "not both"),
     ({"per_gauge": {"HN-RG99": 20}}, "unknown rain gauge(s) HN-RG99; known gauges: HN-RG01, HN-RG02"),

@@ -27,6 +27,34 @@ def test_tilesets_and_metadata_are_described(client) -> None:
     assert client.get("/collections/admin-units/tiles/WebMercatorQuad/1/0/0").status_code == 404
 
 
+def _rels(doc: dict) -> dict[str, dict]:
+    return {link["rel"]: link for link in doc["links"]}
+
+
+def test_a_tileset_describes_itself_as_ogc_api_tiles_asks(client) -> None:
+    sets = client.get("/collections/parcels/tiles").get_json()
+    assert not [link for link in sets["links"] if "{tileMatrixSetId}" in link["href"] and not link.get("templated")]
+    assert "describedby" not in _rels(sets)  # pygeoapi's "TileJSON" link led to this same description
+    (item,) = sets["tilesets"]
+    assert item["dataType"] == "vector" and item["crs"] == "http://www.opengis.net/def/crs/EPSG/0/3857"
+    tileset = client.get(_rels(item)["self"]["href"].removeprefix("http://127.0.0.1:5000")).get_json()
+    links = _rels(tileset)
+    assert links["self"]["href"] == "http://127.0.0.1:5000/collections/parcels/tiles/WebMercatorQuad"
+    assert links["http://www.opengis.net/def/rel/ogc/1.0/geodata"]["href"].endswith("/collections/parcels")
+    assert links["http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"]["href"].endswith("/WebMercatorQuad")
+    assert links["item"]["templated"] and links["item"]["type"] == "application/vnd.mapbox-vector-tile"
+    (layer,) = tileset["layers"]
+    assert layer == {**layer, "id": "parcels", "dataType": "vector", "geometryDimension": 2,
+                     "minTileMatrix": "13", "maxTileMatrix": "22"}
+    assert {"land_use", "flood_risk", "address"} <= set(layer["propertiesSchema"]["properties"])
+    assert "owner_names" not in layer["propertiesSchema"]["properties"]
+    points = client.get("/collections/waterlogging-points/tiles/WebMercatorQuad").get_json()["layers"][0]
+    assert points["geometryDimension"] == 0 and points["minTileMatrix"] == "0"
+    tile = links["item"]["href"].removeprefix("http://127.0.0.1:5000").format(
+        tileMatrix=16, tileRow=28850, tileCol=52038)
+    assert client.get(tile).status_code == 200
+
+
 def _features(tmp_path, data: bytes, tile: str = Z16) -> list[dict]:
     """Decode an MVT with GDAL's MVT driver (ogr2ogr), as a client would."""
     if not shutil.which("ogr2ogr"):
