@@ -43,6 +43,14 @@ CDN_ASSETS = {
         "leaflet.markercluster-1.5.3/MarkerCluster.Default.css",
     "https://unpkg.com/leaflet.vectorgrid@latest/dist/Leaflet.VectorGrid.bundled.js":
         "leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js",
+    # /openapi?f=html: Swagger UI, and ReDoc with ui=redoc
+    "https://unpkg.com/swagger-ui-dist/swagger-ui.css": "swagger-ui-dist-5.35.0/swagger-ui.css",
+    "https://unpkg.com/swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-dist-5.35.0/swagger-ui-bundle.js",
+    "https://unpkg.com/swagger-ui-dist/swagger-ui-standalone-preset.js":
+        "swagger-ui-dist-5.35.0/swagger-ui-standalone-preset.js",
+    "https://unpkg.com/swagger-ui-dist/favicon-32x32.png": "swagger-ui-dist-5.35.0/favicon-32x32.png",
+    "https://unpkg.com/swagger-ui-dist/favicon-16x16.png": "swagger-ui-dist-5.35.0/favicon-16x16.png",
+    "https://cdn.jsdelivr.net/npm/redoc@latest/bundles/redoc.standalone.js": "redoc-2.5.4/redoc.standalone.js",
 }
 
 
@@ -100,7 +108,7 @@ def _local_assets(resp: Response) -> Response:
             or request.blueprint == "maps"):
         return resp
     html = resp.get_data(as_text=True)
-    if "unpkg.com" in html or "cdnjs.cloudflare.com" in html:
+    if any(host in html for host in ("unpkg.com", "cdnjs.cloudflare.com", "cdn.jsdelivr.net")):
         for cdn, local in CDN_ASSETS.items():
             html = html.replace(cdn, url_for("maps.static", filename=f"vendor/{local}"))
         resp.set_data(html)

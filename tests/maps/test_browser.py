@@ -214,3 +214,14 @@ def test_export_opens_offline(city_db: str, browser, target: dict, tmp_path: Pat
         assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
         assert errors == []
         context.close()
+
+
+@pytest.mark.parametrize(("ui", "shows"), [("", ".swagger-ui .info .title"), ("&ui=redoc", ".api-info h1")])
+def test_the_openapi_pages_render_without_internet(server: Server, offline_tab: Page, ui: str, shows: str) -> None:
+    """Swagger UI and ReDoc come from the app's own copies (their CDN links are rewritten)."""
+    offline_tab.page.goto(f"{server.url}/openapi?f=html{ui}")
+    offline_tab.page.wait_for_selector(shows, timeout=30_000)
+    assert "landflood" in offline_tab.page.locator(shows).first.inner_text()
+    external = [u for u in offline_tab.requests if not u.startswith(server.url) and not u.startswith("data:")]
+    # Only ReDoc's decorations try the internet (a font, its "powered by" logo); the page does not need them.
+    assert all("fonts.googleapis.com" in u or "cdn.redoc.ly" in u for u in external), external
