@@ -45,6 +45,7 @@ from flood import fsm
 from flood import risk as riskmod
 from flood import zones as zonesmod
 from flood.grid import Grid, read_dem
+from flood.inputs import check_inputs
 from flood.model import DEFAULT_DRAINAGE_MM_H, simulate
 from flood.run import LandUseLayers, land_use_layers, resolve_dem
 from flood.scenarios import idw_grid
@@ -56,28 +57,12 @@ from landflood.errors import DataError, ServiceBusyError
 FLOODS_AT_M = 0.1
 HOTSPOT_RADIUS_M = 30.0
 WGS84 = CRS.from_epsg(4326)
-#: The world's heaviest hour of rain on record is about 305 mm; Hanoi's drains take ~25 mm/h.
-MAX_RAIN_MM_H = 300.0
-MAX_DURATION_H = 24.0
 RESULTS_KEPT = 16
 
 _lock = threading.Lock()  # one computation at a time; guards the caches below
 _terrain: tuple[tuple, tuple[Grid, fsm.Hierarchy]] | None = None
 _layers: tuple[tuple, LandUseLayers] | None = None
 _results: OrderedDict[tuple, dict] = OrderedDict()
-
-
-def check_inputs(rain_mm_h: float | None, per_gauge: dict[str, float] | None, duration_h: float) -> None:
-    """Refuse rain rates and durations outside what the model is meant for (with what to send)."""
-    rates = [] if rain_mm_h is None else [rain_mm_h]
-    rates += list((per_gauge or {}).values())
-    if not all(np.isfinite(v) for v in [*rates, duration_h]):
-        raise DataError("rain_mm_h, per_gauge values and duration_h must be finite numbers")
-    if any(v < 0 or v > MAX_RAIN_MM_H for v in rates):
-        raise DataError(f"rain rates must be between 0 and {MAX_RAIN_MM_H:g} mm/h (the heaviest hour of rain "
-                        "ever recorded is about 305 mm)")
-    if not 0 < duration_h <= MAX_DURATION_H:
-        raise DataError(f"duration_h must be more than 0 and at most {MAX_DURATION_H:g} hours")
 
 
 def nowcast(conn: Connection, rain_mm_h: float | None = None, per_gauge: dict[str, float] | None = None,

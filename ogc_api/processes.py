@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Blueprint, g, has_request_context, request
 from pygeoapi.process.base import BaseProcessor
+
+from flood.inputs import MAX_DURATION_H, MAX_RAIN_MM_H, check_inputs
 from landflood.errors import DataError, LandfloodError
 from ogc_api import context, geometries, limits
 
@@ -71,14 +73,17 @@ NOWCAST_METADATA: dict[str, Any] = {
     "keywords": ["nowcast", "rainfall", "lượng mưa", "úng ngập"],
     "links": _LINK,
     "inputs": {
-        "rain_mm_h": {"title": "Uniform rain intensity (mm/h)", "schema": {"type": "number", "minimum": 0},
+        "rain_mm_h": {"title": "Uniform rain intensity (mm/h)",
+                      "schema": {"type": "number", "minimum": 0, "maximum": MAX_RAIN_MM_H},
                       "minOccurs": 0, "maxOccurs": 1},
         "per_gauge": {"title": "Rain per gauge (mm/h), by gauge code",
                       "description": "Interpolated by inverse distance between the gauges given; a gauge left "
                                      "out does not count, so give 0 where it is dry",
-                      "schema": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+                      "schema": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0,
+                                                                            "maximum": MAX_RAIN_MM_H}},
                       "minOccurs": 0, "maxOccurs": 1},
-        "duration_h": {"title": "Duration (h)", "schema": {"type": "number", "exclusiveMinimum": 0, "default": 1},
+        "duration_h": {"title": "Duration (h)",
+                       "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION_H, "default": 1},
                        "minOccurs": 0, "maxOccurs": 1},
     },
     "outputs": {"at_risk": {"title": "Hotspots and parcels at risk",
@@ -157,7 +162,7 @@ class WaterloggingNowcast(_Process):
     METADATA = NOWCAST_METADATA
 
     def run(self, data: dict) -> tuple[str, Any]:
-        from flood.nowcast import check_inputs, nowcast
+        from flood.nowcast import nowcast
 
         duration = _number(data, "duration_h", 1.0)
         rain = _number(data, "rain_mm_h")
