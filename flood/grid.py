@@ -47,7 +47,7 @@ class Grid:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.z.shape  # type: ignore[return-value]
+        return self.z.shape
 
     @property
     def valid(self) -> np.ndarray:
