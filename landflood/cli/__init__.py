@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 from rich.console import Console
@@ -15,7 +16,7 @@ from landflood.errors import ConfigError, LandfloodError
 class _Group(click.Group):
     """Turns landflood's own errors into a one-line message and exit code 1, not a traceback."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LandfloodError as exc:
