@@ -47,6 +47,7 @@ class Grid:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
         return self.z.shape
 
     @property

@@ -103,6 +103,7 @@ def parse_points(text: str) -> list[tuple[float, float]]:
 
 
 def line_to_city(points: Sequence[tuple[float, float]]) -> shapely.LineString:
+    """A line through WGS 84 (lon, lat) points, in EPSG:5897."""
     lon, lat = np.array(points).T
     x, y = to_city(lon, lat)
     return shapely.LineString(np.column_stack([x, y]))
