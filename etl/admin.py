@@ -27,11 +27,13 @@ import datetime as dt
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import shapely
+from pyproj import CRS, Transformer
 from sqlalchemy import Engine
 
 from etl import crs as crsmod
@@ -147,17 +149,16 @@ def _resolve(columns: list[str], opts: AdminOptions) -> _Columns:
     """Map the file's columns to fields; the unit's code is the most specific code column."""
     cols = fields.resolve(columns, ADMIN_FIELDS, opts.mapping, ("name",))
     by_level = {lvl: cols.get(f"{lvl}_code") for lvl in LEVELS}
-    if "code" in cols:
-        code_level = None
-    else:
+    code_level: str | None = None
+    if "code" not in cols:
         wanted = [opts.level] if opts.level else list(reversed(LEVELS))
-        code_level = next((lvl for lvl in wanted if by_level[lvl]), None)
-        if code_level is None:
+        found = next(((lvl, col) for lvl in wanted if (col := by_level[lvl])), None)
+        if found is None:
             raise DataError(
                 f"cannot find the column with the unit codes (looked for code, ma, ma_dvhc, "
                 f"{opts.level or 'commune'}_code, ...); {fields.found_text(cols)}, among the file's "
                 f'{shown_names(columns)}. Name it in a mapping file: --mapping FILE with a line code = "COLUMN"')
-        cols["code"] = by_level[code_level]
+        code_level, cols["code"] = found
     own_level = code_level or opts.level
     if "parent_code" not in cols and own_level and own_level != "province":
         above = by_level[LEVELS[LEVELS.index(own_level) - 1]]
@@ -169,7 +170,7 @@ def _resolve(columns: list[str], opts: AdminOptions) -> _Columns:
     return _Columns(cols, code_level)
 
 
-def _detect_crs(first: read.Batch):
+def _detect_crs(first: read.Batch) -> tuple[CRS, str]:
     """The CRS of a file without one, from its coordinates alone (boundaries carry no ward codes)."""
     geoms = first.geoms[~shapely.is_missing(first.geoms)][:2000]
     if len(geoms) == 0:
@@ -181,8 +182,8 @@ def _detect_crs(first: read.Batch):
                         "(VN-2000 TM-3 105°00', TM-3 105°30', UTM 48N); pass --crs EPSG:<code>") from None
 
 
-def _stage_rows(batch: read.Batch, columns: _Columns, decode, transformer, opts: AdminOptions,
-                report: LoadReport):
+def _stage_rows(batch: read.Batch, columns: _Columns, decode: read.Decoder, transformer: Transformer | None,
+                opts: AdminOptions, report: LoadReport) -> Iterator[tuple]:
     """Staging rows for one batch: values parsed, geometry in the city CRS, a problem or None."""
     moved = replace(batch, geoms=crsmod.transform(batch.geoms, transformer))
     problems = Problems(len(batch))
@@ -231,7 +232,7 @@ def _unit(values: dict, columns: _Columns, opts: AdminOptions) -> tuple[dict, st
     return unit, None
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     s = re.sub(r"\s+", " ", unicodedata.normalize("NFC", str(value))).strip()
@@ -247,7 +248,7 @@ def kind_from_name(name: str | None) -> str | None:
     return None
 
 
-def _kind(value) -> str | None:
+def _kind(value: object) -> str | None:
     if value in (None, ""):
         return None
     word = read.norm_name(str(value))
@@ -257,7 +258,7 @@ def _kind(value) -> str | None:
     raise ValueError(f"unknown kind {shown(value)}: use one of {', '.join(_KIND_LEVELS)}")
 
 
-def _level(values: dict, columns: _Columns, opts: AdminOptions, kind: str | None, code) -> str:
+def _level(values: dict, columns: _Columns, opts: AdminOptions, kind: str | None, code: object) -> str:
     if opts.level:
         return opts.level
     if columns.has("level") and values.get("level") not in (None, ""):
@@ -276,7 +277,7 @@ def _level(values: dict, columns: _Columns, opts: AdminOptions, kind: str | None
     raise ValueError("cannot tell the unit's level: pass --level province|district|commune or give a level column")
 
 
-def _code(value, level: str, what: str) -> str:
+def _code(value: object, level: str, what: str) -> str:
     """A GSO code as text; numbers (and short digit strings) get the level's leading zeros back."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -286,7 +287,7 @@ def _code(value, level: str, what: str) -> str:
     return s.zfill(CODE_WIDTH[level])
 
 
-def _parent_code(value, level: str) -> str:
+def _parent_code(value: object, level: str) -> str:
     """A parent's code as given; a number gets the leading zeros of the level above."""
     if isinstance(value, (int, float)):
         return _code(value, LEVELS[max(LEVELS.index(level) - 1, 0)], "parent code")
@@ -296,7 +297,7 @@ def _parent_code(value, level: str) -> str:
     return s
 
 
-def _split(value) -> list:
+def _split(value: object) -> list:
     if value in (None, ""):
         return []
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -304,7 +305,7 @@ def _split(value) -> list:
     return [p for p in re.split(r"[,;\s]+", str(value)) if p]
 
 
-def _date(value, what: str) -> dt.date | None:
+def _date(value: object, what: str) -> dt.date | None:
     """A date from a date value or text (2025-07-01, 01/07/2025); None when blank."""
     if value in (None, ""):
         return None

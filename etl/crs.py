@@ -11,7 +11,7 @@ against, more than one plausible candidate is an error that names them all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,7 +95,7 @@ def _in_extent(lon: np.ndarray, lat: np.ndarray, extent: Sequence[float]) -> flo
     return float(np.mean((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)))
 
 
-def detect(points: np.ndarray, ward_codes: Sequence[str | None], wards: dict[str, shapely.Geometry],
+def detect(points: np.ndarray, ward_codes: Sequence[str | None], wards: Mapping[str, shapely.Geometry],
            extent: Sequence[float] = CITY_EXTENT) -> tuple[CRS, str]:
     """Pick the CRS of ``points`` (an (n, 2) array of raw coordinates).
 
@@ -128,7 +128,7 @@ def to_city_xy(crs: CRS, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _by_wards(plausible: list[tuple[Candidate, np.ndarray]], ward_codes: Sequence[str | None],
-              wards: dict[str, shapely.Geometry]) -> tuple[CRS, str]:
+              wards: Mapping[str, shapely.Geometry]) -> tuple[CRS, str]:
     codes = np.array([c if c in wards else "" for c in ward_codes], dtype=object)
     known = codes != ""
     names = ", ".join(c.label for c, _ in plausible)

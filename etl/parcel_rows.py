@@ -9,12 +9,12 @@ register (history, owners) is set-based SQL in ``landdb.parcel_load``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import shapely
+from pyproj import Transformer
 
 from etl import crs as crsmod
 from etl import read
@@ -25,6 +25,8 @@ from landdb.parcel_load import STAGE_COLUMNS
 from landflood.errors import DataError
 
 OUTSIDE = "outside the city (touches no administrative unit)"
+#: None as an array, for np.where: numpy takes a bare None there, but its type stubs do not.
+_NONE = np.array(None, dtype=object)
 
 
 @dataclass
@@ -43,7 +45,7 @@ class Places:
     def inside(self, geoms: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """Which of ``geoms`` (where ``ok``) intersect a unit (the largest units are tried first)."""
         hit = ~ok
-        tree = shapely.STRtree(np.where(ok, geoms, None))
+        tree = shapely.STRtree(np.where(ok, geoms, _NONE))
         for unit in self.units:
             cand = tree.query(unit)
             cand = cand[~hit[cand]]
@@ -76,8 +78,8 @@ class RowBuilder:
     """Builds the staging columns of each batch; collects the repairs it made."""
 
     cols: dict[str, str]  # field -> the file's column
-    decode: Callable
-    transformer: object
+    decode: read.Decoder
+    transformer: Transformer | None
     land_use: dict[str, str]  # code as written (current or legacy) -> current code
     places: Places | None
     ward_code: str | None = None
@@ -95,7 +97,7 @@ class RowBuilder:
         area = self._area(values.get("area_legal"), problems)
         land_raw = [_upper(v) for v in values["land_use"]]
         land = [self.land_use.get(v) if v is not None else None for v in land_raw]
-        for i in np.flatnonzero(np.equal(land, None)):
+        for i in np.flatnonzero([v is None for v in land]):
             problems.add(i, "missing land-use code" if land_raw[i] is None else
                          f"unknown land-use code {shown(land_raw[i])} (not in Circular 08/2024 nor 27/2018)")
         ok = problems.none()
@@ -106,7 +108,7 @@ class RowBuilder:
             ok = problems.none()
             commune = self.places.commune_of(geoms, ok)
         owner_id = [_digits(v) for v in values.get("owner_id", [None] * n)]
-        geoms = np.where(ok, geoms, None)
+        geoms = np.where(ok, geoms, _NONE)
         hexes = shapely.to_wkb(shapely.set_srid(geoms, CITY_SRID), hex=True, include_srid=True)
         pkey = (sheet << 48) | (ward.astype(np.int64) << 31) | parcel  # as PARCEL_KEY_SQL
         columns = {
@@ -192,10 +194,10 @@ def _positive_ints(values: list) -> tuple[np.ndarray, np.ndarray]:
     return out, bad
 
 
-_WARDS: dict = {}
+_WARDS: dict[object, str] = {}
 
 
-def ward_code(value) -> str | None:
+def ward_code(value: object) -> str | None:
     """A ward code as written (number or text) as 5 digits; other text as it is; None if blank."""
     if value is None:
         return None
@@ -208,15 +210,15 @@ def ward_code(value) -> str | None:
     return out or None
 
 
-def _text(v) -> str | None:
+def _text(v: object) -> str | None:
     return None if v is None or v == "" else v if isinstance(v, str) else str(v)
 
 
-def _upper(v) -> str | None:
+def _upper(v: object) -> str | None:
     return str(v).strip().upper() or None if v is not None else None
 
 
-def _digits(v) -> str | None:
+def _digits(v: object) -> str | None:
     if v is None:
         return None
     s = str(int(v)) if isinstance(v, float) else str(v).strip()

@@ -12,15 +12,16 @@ error or a killed process leaves the database as it was.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import shapely
-from sqlalchemy import Engine
+from pyproj import CRS, Transformer
+from sqlalchemy import Connection, Engine
 
 from etl import crs as crsmod
 from etl import fields, loading, read
@@ -89,8 +90,8 @@ def _prefetched(builder: RowBuilder, batches: Iterator[read.Batch]) -> Iterator[
             yield item
 
 
-def _builder(conn, src: read.Source, first: read.Batch, cols: dict[str, str], decode, opts: ParcelOptions,
-             report: LoadReport) -> RowBuilder:
+def _builder(conn: Connection, src: read.Source, first: read.Batch, cols: dict[str, str], decode: read.Decoder,
+             opts: ParcelOptions, report: LoadReport) -> RowBuilder:
     """What turns each batch into staging rows, with the CRS, codes and boundaries it needs."""
     transformer = _choose_crs(conn, src, first, cols, decode, opts, report)
     admin = load.admin_geometries(conn)
@@ -106,9 +107,9 @@ def _builder(conn, src: read.Source, first: read.Batch, cols: dict[str, str], de
                       area_scale=fields.AREA_UNITS[area_unit or "m2"])
 
 
-def _choose_crs(conn, src: read.Source, first: read.Batch, cols: dict[str, str], decode,
-                opts: ParcelOptions, report: LoadReport):
-    def detect():
+def _choose_crs(conn: Connection, src: read.Source, first: read.Batch, cols: dict[str, str], decode: read.Decoder,
+                opts: ParcelOptions, report: LoadReport) -> Transformer | None:
+    def detect() -> tuple[CRS, str]:
         # Projected coordinates fit several CRSs around Hanoi: the parcels' own ward codes decide.
         idx = np.flatnonzero(~shapely.is_missing(first.geoms))[:2000]
         if len(idx) == 0:
@@ -120,7 +121,8 @@ def _choose_crs(conn, src: read.Source, first: read.Batch, cols: dict[str, str],
     return loading.choose_crs(src, opts.crs, report, detect)
 
 
-def _ward(columns: dict[str, list], cols: dict[str, str], decode, opts: ParcelOptions, i: int) -> str | None:
+def _ward(columns: dict[str, list], cols: dict[str, str], decode: read.Decoder, opts: ParcelOptions,
+          i: int | np.integer) -> str | None:
     if "ward_code" not in cols:
         return opts.ward_code
     return ward_code(decode(columns[cols["ward_code"]][i]))

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
+from sqlalchemy import Connection
 
 from etl import crs as crsmod
 from etl import loading, read
@@ -46,7 +48,7 @@ def choose_crs(src: read.Source, first: read.Batch, option: str | None, report: 
     (single rows with wrong numbers are then rejected as outside Hanoi); otherwise the CRS is
     detected like a Shapefile's without .prj, which asks for --crs when several CRSs fit.
     """
-    def detect():
+    def detect() -> tuple[CRS, str]:
         geoms = first.geoms[~shapely.is_missing(first.geoms)]
         xy = shapely.get_coordinates(geoms[shapely.get_type_id(geoms) == 0])
         if len(xy) == 0:
@@ -145,7 +147,9 @@ def _parse_text(s: str) -> dt.datetime:
     return t
 
 
-def stage_batches(conn, batches, copy, to_rows, report, progress, total: int | None) -> None:
+def stage_batches(conn: Connection, batches: Iterable[read.Batch], copy: Callable[[Connection, Iterator[tuple]], None],
+                  to_rows: Callable[[read.Batch, list[int]], Iterator[tuple]], report: LoadReport,
+                  progress: loading.Progress, total: int | None) -> None:
     """Copy every batch into the load's staging table (``copy(conn, to_rows(batch, assumed))``);
     warn once about times that came without a time zone (``to_rows`` counts them in ``assumed[0]``)."""
     assumed = [0]

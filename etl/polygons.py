@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from etl import read
 from etl.report import Reject
@@ -16,12 +17,14 @@ class Problems:
     def __init__(self, n: int) -> None:
         self.text: list[str | None] = [None] * n
 
-    def add(self, i: int, text: str) -> None:
+    def add(self, i: int | np.integer, text: str) -> None:
+        """Note ``text`` as row ``i``'s problem unless it already has one."""
         if self.text[i] is None:
             self.text[i] = text
 
     def none(self) -> np.ndarray:
-        return np.equal(self.text, None)
+        """Which rows have no problem (a boolean array)."""
+        return np.array([t is None for t in self.text], dtype=bool)
 
 
 def check_geometries(batch: read.Batch, repair: bool, problems: Problems, repaired: list[Reject]) -> np.ndarray:
@@ -47,7 +50,8 @@ def check_geometries(batch: read.Batch, repair: bool, problems: Problems, repair
     return geoms
 
 
-def _repair(batch: read.Batch, i: int, geom, repair: bool, problems: Problems, repaired: list[Reject]):
+def _repair(batch: read.Batch, i: int | np.integer, geom: BaseGeometry, repair: bool, problems: Problems,
+            repaired: list[Reject]) -> BaseGeometry | None:
     reason = shapely.is_valid_reason(geom)
     if not repair:
         problems.add(i, f"invalid geometry: {reason} (use --repair to fix it with make_valid)")
@@ -60,7 +64,7 @@ def _repair(batch: read.Batch, i: int, geom, repair: bool, problems: Problems, r
     return fixed
 
 
-def _polygonal(geom) -> shapely.Geometry | None:
+def _polygonal(geom: BaseGeometry) -> shapely.MultiPolygon | None:
     parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
     if not parts:
         return None

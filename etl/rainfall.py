@@ -41,7 +41,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from pyproj import Transformer
+from sqlalchemy import Connection, Engine
 
 from etl import fields, loading, points, read
 from etl.loading import LoadOptions, Progress
@@ -127,7 +128,7 @@ def _load(engine: Engine, path: Path, opts: RainfallOptions, report: RainfallRep
         loading.count_loaded(report, counts)
 
 
-def _check(conn, opts: RainfallOptions, report: RainfallReport) -> None:
+def _check(conn: Connection, opts: RainfallOptions, report: RainfallReport) -> None:
     """Run the set-based checks 2-7 and note rejects, intervals, gaps and warnings in ``report``."""
     rdb.stage_flag_stations(conn, POSITION_TOLERANCE_M)
     report.intervals = rdb.stage_intervals(conn, opts.interval_min, MAX_INTERVAL_MIN)
@@ -159,7 +160,8 @@ def _duration(minutes: int) -> str:
     return " ".join(f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (mins, "min")) if n) or "0 min"
 
 
-def _stage_rows(batch: read.Batch, cols: dict[str, str], decode, transformer, assumed: list[int]) -> Iterator[tuple]:
+def _stage_rows(batch: read.Batch, cols: dict[str, str], decode: read.Decoder, transformer: Transformer | None,
+                assumed: list[int]) -> Iterator[tuple]:
     """Staging tuples (rdb.STAGE_COLUMNS) for a batch; ``assumed`` counts times without a timezone."""
     geoms, geom_problems = points.city_points(batch, transformer)
     get = {f: batch.columns[c] for f, c in cols.items()}
@@ -179,7 +181,7 @@ def _stage_rows(batch: read.Batch, cols: dict[str, str], decode, transformer, as
         yield (int(row_no), station, points.text_value(values.get("station_name")), observed, rain, geoms[i], problem)
 
 
-def _rain(value) -> tuple[float | None, str | None]:
+def _rain(value: str | float | None) -> tuple[float | None, str | None]:
     """(mm, None) or (None, why the cell is not a measurement)."""
     cell = points.text_value(value)
     if cell is None:

@@ -49,7 +49,7 @@ from rasterio.transform import array_bounds
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import aligned_target, calculate_default_transform, transform_bounds
 from rasterio.windows import Window
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from etl import crs as crsmod
 from etl import loading
@@ -148,6 +148,7 @@ def _load(engine: Engine, settings: Settings, path: Path, kind: str, scenario: s
                 raise DataError(f"a different raster is already registered as {name!r} ({why}); pass --replace "
                                 "to replace it, or --name to register this one under another name")
             if why == "missing":
+                assert old is not None  # _compare says "missing" only of a registered raster
                 report.warnings.append(f"the registered file {old.path} was missing; it is written again")
             if opts.dry_run:
                 trans.rollback()
@@ -175,7 +176,7 @@ def _check_kind(kind: str, scenario: str | None) -> str:
     return KINDS[kind]
 
 
-def _check_scenario(conn, scenario: str | None) -> None:
+def _check_scenario(conn: Connection, scenario: str | None) -> None:
     if scenario is None:
         return
     names = rasterdb.scenario_names(conn)
@@ -196,7 +197,7 @@ def _open(path: Path) -> Iterator[rasterio.DatasetReader]:
         yield src
 
 
-def _source_crs(src, path: Path, opts: RasterOptions, report: RasterReport) -> rasterio.crs.CRS:
+def _source_crs(src: rasterio.DatasetReader, path: Path, opts: RasterOptions, report: RasterReport) -> rasterio.crs.CRS:
     if opts.crs:
         crs, report.crs_source = crsmod.parse_crs(opts.crs), "option"
     elif src.crs is not None:
@@ -208,7 +209,7 @@ def _source_crs(src, path: Path, opts: RasterOptions, report: RasterReport) -> r
     return rasterio.crs.CRS.from_wkt(crs.to_wkt())
 
 
-def _check_pixels(src, path: Path) -> None:
+def _check_pixels(src: rasterio.DatasetReader, path: Path) -> None:
     t = src.transform
     if src.count != 1:
         raise DataError(f"{path.name} has {src.count} bands; a DEM or a depth raster has one: extract it "
@@ -221,7 +222,7 @@ def _check_pixels(src, path: Path) -> None:
                         f"square pixels first: gdalwarp -tr {abs(t.a):g} {abs(t.a):g} in.tif out.tif")
 
 
-def _check_near_city(src, crs: rasterio.crs.CRS, path: Path) -> None:
+def _check_near_city(src: rasterio.DatasetReader, crs: rasterio.crs.CRS, path: Path) -> None:
     try:
         x0, y0, x1, y1 = transform_bounds(crs, "EPSG:4326", *src.bounds, densify_pts=21)
     except RasterioError as exc:
@@ -232,7 +233,7 @@ def _check_near_city(src, crs: rasterio.crs.CRS, path: Path) -> None:
                         f"(Hanoi: lon {hx0}…{hx1}, lat {hy0}…{hy1}). Is its CRS right? (--crs overrides the file's)")
 
 
-def _source_nodata(src, path: Path, kind: str, opts: RasterOptions, report: RasterReport) -> float | None:
+def _source_nodata(src: rasterio.DatasetReader, path: Path, kind: str, opts: RasterOptions, report: RasterReport) -> float | None:
     """The source's nodata: --nodata, the declared one, NaN, or None; refuses an undeclared marker."""
     if opts.nodata is not None:
         return opts.nodata
@@ -259,7 +260,7 @@ def _source_nodata(src, path: Path, kind: str, opts: RasterOptions, report: Rast
     return None
 
 
-def _target_grid(src, crs: rasterio.crs.CRS, report: RasterReport) -> _Grid:
+def _target_grid(src: rasterio.DatasetReader, crs: rasterio.crs.CRS, report: RasterReport) -> _Grid:
     if CRS.from_user_input(crs).equals(crsmod.CITY_CRS, ignore_axis_order=True):
         return _Grid(src.transform, src.width, src.height, Resampling.nearest)
     t, w, h = calculate_default_transform(crs, _CITY, src.width, src.height, *src.bounds)
@@ -270,7 +271,7 @@ def _target_grid(src, crs: rasterio.crs.CRS, report: RasterReport) -> _Grid:
 
 
 @contextmanager
-def _warped(src, crs: rasterio.crs.CRS, nodata: float | None, grid: _Grid) -> Iterator[WarpedVRT]:
+def _warped(src: rasterio.DatasetReader, crs: rasterio.crs.CRS, nodata: float | None, grid: _Grid) -> Iterator[WarpedVRT]:
     """The raster as it will be written: float32, EPSG:5897, nodata -9999, on ``grid``."""
     with WarpedVRT(src, src_crs=crs, src_nodata=nodata, crs=_CITY, transform=grid.transform,
                    width=grid.width, height=grid.height, resampling=grid.resampling, nodata=NODATA,
@@ -283,7 +284,7 @@ def _row_windows(width: int, height: int) -> Iterator[Window]:
         yield Window(0, row, width, min(_ROWS, height - row))
 
 
-def _compare(old: rasterdb.RasterRecord | None, new: rasterdb.RasterRecord, vrt) -> tuple[str, str | None]:
+def _compare(old: rasterdb.RasterRecord | None, new: rasterdb.RasterRecord, vrt: WarpedVRT) -> tuple[str, str | None]:
     """('inserted'|'updated'|'unchanged', what differs); 'missing' when the registered file is gone."""
     if old is None:
         return "inserted", None
@@ -302,7 +303,7 @@ def _compare(old: rasterdb.RasterRecord | None, new: rasterdb.RasterRecord, vrt)
     return "unchanged", None
 
 
-def _install(vrt, target: Path, old: rasterdb.RasterRecord | None, commit: Callable[[], None]) -> None:
+def _install(vrt: WarpedVRT, target: Path, old: rasterdb.RasterRecord | None, commit: Callable[[], None]) -> None:
     """Write the COG beside ``target``, move it into place and commit; on failure put the old file back."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:8]

@@ -17,9 +17,10 @@ import itertools
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyogrio
@@ -29,6 +30,7 @@ from pyproj import CRS
 from etl import encoding as enc
 from etl.report import clip, shown, shown_error, shown_names
 from landflood.errors import DataError
+
 
 #: Field names are compared after this normalisation: no diacritics, no case, letters and digits only.
 def norm_name(name: str) -> str:
@@ -346,6 +348,7 @@ def _csv_geoms(chunk: list[list[str]], meta: dict) -> tuple[np.ndarray, list[str
                 continue
             xy[j, k] = np.nan if number is None else number
     pts = shapely.points(xy)
+    assert isinstance(pts, np.ndarray)  # (n, 2) coordinates make n points (one pair would make a Point)
     blank = np.isnan(xy)
     pts[blank.any(axis=1)] = None
     for half in np.flatnonzero(blank[:, 0] != blank[:, 1]):
@@ -385,13 +388,17 @@ def detect_encoding(src: Source, batch: Batch) -> str:
     return enc.detect(samples)
 
 
-def text_decoder(src: Source, encoding: str):
+#: Turns a column value as read into NFC text; other values (numbers, dates, None) pass unchanged.
+Decoder = Callable[[Any], Any]
+
+
+def text_decoder(src: Source, encoding: str) -> Decoder:
     """A function turning a column value as read into NFC text (None stays None)."""
     if not src.raw_text and encoding == "utf-8":
         return lambda v: unicodedata.normalize("NFC", v.strip()) if isinstance(v, str) else v
     cache: dict[str, str] = {}
 
-    def decode(v):
+    def decode(v: Any) -> Any:
         if not isinstance(v, str):
             return v
         out = cache.get(v)

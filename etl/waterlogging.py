@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyproj import Transformer
 from sqlalchemy import Engine
 
 from etl import fields, loading, points, read
@@ -186,9 +187,11 @@ def _unit(cols: dict[str, str], field_name: str) -> str | None:
     return fields.column_unit(cols[field_name], WATERLOGGING_FIELDS[field_name], UNITS[field_name])
 
 
-def _stage_rows(batch: read.Batch, layout: _Layout, decode, transformer, assumed: list[int]) -> Iterator[tuple]:
+def _stage_rows(batch: read.Batch, layout: _Layout, decode: read.Decoder, transformer: Transformer | None,
+                assumed: list[int]) -> Iterator[tuple]:
     """Staging tuples (wdb.STAGE_COLUMNS) for a batch; ``assumed`` counts times without a timezone."""
-    geoms, geom_problems = ([None] * len(batch), [None] * len(batch))
+    geoms: list[str | None] = [None] * len(batch)
+    geom_problems: list[str | None] = [None] * len(batch)
     if layout.has_points:
         geoms, geom_problems = points.city_points(batch, transformer)
     get = {f: batch.columns[c] for f, c in layout.cols.items()}
@@ -259,7 +262,7 @@ _WHAT = {"depth": ("max_depth", "m"), "duration": ("duration", "min"), "rain": (
 _CENTIMETRES = " (a depth in centimetres needs the unit in the header: Độ sâu (cm))"
 
 
-def _number(value, what: str, scale: float, low: float, high: float, open_low: bool = False,
+def _number(value: object, what: str, scale: float, low: float, high: float, open_low: bool = False,
             hint: str = "") -> float | None:
     """A number in [low, high] ((low, high] with ``open_low``) in the stored unit, scaled by the header's
     unit or by the value's own ("40 cm", "2 giờ", "1h30"); ValueError says why not (out of range: with

@@ -47,7 +47,8 @@ def pad(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return zp, np.isnan(zp).astype(np.uint8)
 
 
-def index_dtype(n: int) -> type:
+def index_dtype(n: int) -> type[np.int32] | type[np.int64]:
+    """int32 when it can index ``n`` cells (half the memory of int64), else int64."""
     return np.int32 if n < 2**31 - 1 else np.int64
 
 

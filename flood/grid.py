@@ -47,7 +47,8 @@ class Grid:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.z.shape  # type: ignore[return-value]
+        """(rows, columns)."""
+        return self.z.shape
 
     @property
     def valid(self) -> np.ndarray:

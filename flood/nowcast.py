@@ -39,6 +39,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 from rasterio.transform import rowcol
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
 from flood import fsm
@@ -225,6 +226,6 @@ def _summed_area(mask: np.ndarray) -> np.ndarray:
     return sat
 
 
-def _feature(geom: shapely.Geometry, props: dict) -> dict:
+def _feature(geom: BaseGeometry, props: dict) -> dict:
     return {"type": "Feature", "geometry": shapely.geometry.mapping(shapely.set_precision(geom, 1e-7)),
             "properties": props}

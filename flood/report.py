@@ -18,6 +18,7 @@ import rasterio
 import rasterio.windows
 import shapely
 from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
 from flood import risk as riskmod
@@ -32,7 +33,7 @@ _CLASS_EN = {"low": "low", "medium": "medium", "high": "high", "very_high": "ver
 
 
 def parcel_report(conn: Connection, parcel_id: str | None = None,
-                  geometry: shapely.Geometry | None = None) -> dict:
+                  geometry: BaseGeometry | None = None) -> dict:
     """The report for ``parcel_id`` (e.g. "00070-12-345") or a ``geometry`` in EPSG:4326."""
     if (parcel_id is None) == (geometry is None):
         raise DataError("give either a parcel_id (such as 00070-12-345) or a geometry, not both or neither")
@@ -47,6 +48,7 @@ def parcel_report(conn: Connection, parcel_id: str | None = None,
                     area_m2=round(float(found["area_m2"]), 1))
         stored = {r["scenario"]: r for r in flooddb.risk_for_parcel(conn, parcel_id)}
     else:
+        assert geometry is not None  # exactly one of the two is given (checked above)
         if geometry.is_empty or not geometry.is_valid:
             raise DataError("the geometry is empty or invalid; give a valid point, line or polygon in EPSG:4326")
         x0, y0, x1, y1 = geometry.bounds
@@ -57,9 +59,9 @@ def parcel_report(conn: Connection, parcel_id: str | None = None,
         stored = {}
     geom = shapely.from_wkb(wkb)
     events = flooddb.events_near(conn, wkb, riskmod.NEARBY_M)
-    rows = [_scenario_row(sc, stored.get(sc["name"]), geom, len(events)) for sc in flooddb.scenarios(conn)
-            if sc["raster_path"] or sc["name"] in stored]
-    rows = [r for r in rows if r is not None]
+    found_rows = [_scenario_row(sc, stored.get(sc["name"]), geom, len(events)) for sc in flooddb.scenarios(conn)
+                  if sc["raster_path"] or sc["name"] in stored]
+    rows = [r for r in found_rows if r is not None]
     reference = next((r for r in rows if r["scenario"] == REFERENCE_SCENARIO), None)
     overall = reference["risk_class"] if reference else (
         max((r["risk_class"] for r in rows), key=RISK_CLASSES.index) if rows else None)
@@ -76,7 +78,7 @@ def _worst(rows: list[dict]) -> dict:
     return max(rows, key=lambda r: (RISK_CLASSES.index(r["risk_class"]), r["max_depth_m"]))
 
 
-def _scenario_row(sc: dict, stored: dict | None, geom: shapely.Geometry, n_events: int) -> dict | None:
+def _scenario_row(sc: dict, stored: dict | None, geom: BaseGeometry, n_events: int) -> dict | None:
     base = {"scenario": sc["name"], "kind": sc["kind"], "rain_mm": sc["rain_mm"], "duration_h": sc["duration_h"]}
     if stored is not None:
         mx, mean, frac = stored["max_depth_m"], stored["mean_depth_m"], stored["flooded_fraction"]
@@ -91,7 +93,7 @@ def _scenario_row(sc: dict, stored: dict | None, geom: shapely.Geometry, n_event
             "depth_class": zonesmod.depth_class(mx), "risk_class": cls}
 
 
-def _zonal_from_file(path: str, geom: shapely.Geometry) -> tuple[float, float, float] | None:
+def _zonal_from_file(path: str, geom: BaseGeometry) -> tuple[float, float, float] | None:
     """(max, mean, flooded fraction) of ``geom`` (EPSG:5897) on a depth raster; None off the raster."""
     with rasterio.open(path) as src:
         crs = CRS.from_user_input(src.crs.to_wkt())
@@ -126,6 +128,7 @@ def _summaries(parcel_id: str | None, rows: list[dict], overall: str | None, ref
         vi = f"{what_vi}: chưa có kịch bản ngập nào được tính cho khu vực này."
         en = f"{what_en}: no flood scenario has been modelled here yet."
     else:
+        assert overall is not None  # the class of ``ref`` or of the worst of the rows ``ref`` comes from
         storm_vi = f"mưa {ref['rain_mm']:g} mm trong {ref['duration_h']:g} giờ"
         storm_en = f"{ref['rain_mm']:g} mm of rain in {ref['duration_h']:g} h"
         if ref["max_depth_m"] < 0.01:

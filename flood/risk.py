@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import shapely
 from affine import Affine
 from exactextract import exact_extract
@@ -35,7 +36,7 @@ NEARBY_M = 200.0
 MIN_FRACTION = 0.05
 
 
-def classify(max_depth: np.ndarray, fraction: np.ndarray, events: np.ndarray) -> np.ndarray:
+def classify(max_depth: npt.ArrayLike, fraction: npt.ArrayLike, events: npt.ArrayLike) -> np.ndarray:
     """Risk class per parcel (array of 'low'/'medium'/'high'/'very_high'); see the module docstring."""
     max_depth, fraction, events = (np.asarray(a, float) for a in (max_depth, fraction, events))
     level = np.select([max_depth >= 0.5, max_depth >= 0.3, max_depth >= 0.1], [3, 2, 1], 0)

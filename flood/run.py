@@ -18,6 +18,7 @@ import numpy as np
 import rasterio.features
 import shapely
 from rasterio.transform import array_bounds
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine
 
 from flood import risk as riskmod
@@ -116,7 +117,7 @@ def _windows(bounds: np.ndarray, grid: Grid) -> np.ndarray:
     return np.clip(out, 0, [h, h, w, w]).astype(np.int32)
 
 
-def _footprint(grid: Grid) -> shapely.Geometry:
+def _footprint(grid: Grid) -> shapely.Polygon:
     box = shapely.box(*array_bounds(*grid.shape, grid.transform))
     return zonesmod.to_city(grid.crs)(shapely.segmentize(box, max(box.bounds[2] - box.bounds[0], 1e-9) / 16))
 
@@ -180,7 +181,9 @@ def _bind(progress: Progress | None, what: str) -> Callable[[int, int], None] | 
 def _risk_rows(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarray) -> list[tuple]:
     """Exposure and risk class of every current parcel on the DEM (rows for flooddb.replace_risk)."""
     move = zonesmod.mover(zonesmod.CITY_CRS, grid.crs)
-    keys, geoms, ponds = [], [], []
+    keys: list[tuple[str, int, int]] = []
+    geoms: list[BaseGeometry] = []
+    ponds: list[bool] = []
     for batch in flooddb.parcels_in(conn, _footprint(grid).bounds):
         for ward, sheet, no, code, wkb in batch:
             keys.append((ward, sheet, no))
@@ -191,12 +194,12 @@ def _risk_rows(conn: Connection, grid: Grid, depth: np.ndarray, water: np.ndarra
     stats = riskmod.zonal(depth, grid.transform, grid.crs, geoms, water)
     # Lakes, rivers and ponds are not exposed to waterlogging: rated low, with no depth (the street
     # cells along their banks would otherwise count, and nearby events would raise them).
-    ponds = np.array(ponds)
+    pond = np.array(ponds)
     for name in ("max_depth_m", "mean_depth_m", "flooded_fraction"):
-        stats[name] = np.where(ponds, 0.0, stats[name])
+        stats[name] = np.where(pond, 0.0, stats[name])
     events_near = flooddb.events_near_parcels(conn, riskmod.NEARBY_M)
     events = np.array([events_near.get(k, 0) for k in keys])
-    classes = riskmod.classify(stats["max_depth_m"], stats["flooded_fraction"], np.where(ponds, 0, events))
+    classes = riskmod.classify(stats["max_depth_m"], stats["flooded_fraction"], np.where(pond, 0, events))
     rows = []
     for i, key in enumerate(keys):
         if stats["covered"][i] <= 0:

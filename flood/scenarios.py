@@ -110,7 +110,10 @@ def idw_grid(grid: Grid, xs: np.ndarray, ys: np.ndarray, values: np.ndarray, pow
     cols = np.arange(w) + 0.5
     for r0 in range(0, h, 256):
         rows = np.arange(r0, min(h, r0 + 256)) + 0.5
-        x, y = grid.transform @ np.meshgrid(cols, rows)
+        # affine applies itself to arrays element-wise, but its type hints know only float operands.
+        x: np.ndarray
+        y: np.ndarray
+        x, y = grid.transform @ np.meshgrid(cols, rows)  # type: ignore[assignment]
         out[r0:r0 + len(rows)] = idw(x * sx, y * sy, px * sx, py * sy, values, power)
     return out
 

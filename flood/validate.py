@@ -68,7 +68,7 @@ def validate(conn: Connection, scenario: str) -> Validation:
     spots = flooddb.hotspots(conn, since, until)
     observed = [h for h in spots if h.events > 0]
     move = zonesmod.mover(zonesmod.CITY_CRS, grid.crs)
-    rows = []
+    rows: list[dict] = []
     for h in observed:
         d = _depth_near(grid, move(shapely.Point(h.x, h.y)), HIT_RADIUS_M)
         rows.append({"code": h.code, "name": h.name, "events": h.events, "model_depth_m": round(d, 3),

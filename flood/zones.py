@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
 
 import numpy as np
 import rasterio.features
 import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
+from shapely.geometry.base import BaseGeometry
 
 from flood.model import WET_M
 from landdb.models import CITY_SRID
@@ -56,7 +58,16 @@ def classify(depth: np.ndarray, water: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def mover(src: CRS, dst: CRS) -> Callable[[shapely.Geometry], shapely.Geometry]:
+_G = TypeVar("_G", bound=BaseGeometry)
+
+
+class Mover(Protocol):
+    """Moves a geometry to another CRS; the geometry keeps its type (a Point stays a Point)."""
+
+    def __call__(self, geom: _G, /) -> _G: ...
+
+
+def mover(src: CRS, dst: CRS) -> Mover:
     """A function moving geometries from ``src`` to ``dst`` (identity when they are the same)."""
     if src.equals(dst, ignore_axis_order=True):
         return lambda g: g
@@ -64,7 +75,7 @@ def mover(src: CRS, dst: CRS) -> Callable[[shapely.Geometry], shapely.Geometry]:
     return lambda g: shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
-def to_city(crs: CRS) -> Callable[[shapely.Geometry], shapely.Geometry]:
+def to_city(crs: CRS) -> Mover:
     """A function moving geometries from ``crs`` to the city CRS."""
     return mover(crs, CITY_CRS)
 
@@ -78,7 +89,9 @@ def _multipolygon(rings: list) -> shapely.MultiPolygon:
     if bad.any():
         fixed = [p for g in shapely.make_valid(parts[bad]) for p in shapely.get_parts(g) if p.geom_type == "Polygon"]
         parts = np.concatenate([parts[~bad], np.array(fixed, dtype=object)])
-    return shapely.multipolygons(parts)
+    out = shapely.multipolygons(parts)
+    assert isinstance(out, shapely.MultiPolygon)  # an array of polygons makes one MultiPolygon
+    return out
 
 
 def zones(depth: np.ndarray, transform: Affine, crs: CRS, water: np.ndarray | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from shapely import wkb
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
@@ -51,7 +53,7 @@ def stage_create(conn: Connection) -> None:
     """))
 
 
-def stage_copy(conn: Connection, rows) -> None:
+def stage_copy(conn: Connection, rows: Iterable[tuple]) -> None:
     """COPY ``rows`` (tuples in STAGE_COLUMNS order; geometry as hex EWKB) into the stage."""
     staging.copy_rows(conn, "stage_admin", STAGE_COLUMNS, rows)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -298,17 +299,17 @@ class ManagedCluster:
 
     def _ensure_database(self, state: _State, name: str, drop_existing: bool = False) -> None:
         """Create database ``name`` if missing, with the extensions landflood needs."""
-        conninfo = {"host": _HOST, "port": state.port, "user": SUPERUSER,
-                    "password": self._password(), "connect_timeout": 10, "autocommit": True}
+        connect = functools.partial(psycopg.connect, host=_HOST, port=state.port, user=SUPERUSER,
+                                    password=self._password(), connect_timeout=10, autocommit=True)
         ident = sql.Identifier(name)
         try:
-            with psycopg.connect(dbname="postgres", **conninfo) as conn:
+            with connect(dbname="postgres") as conn:
                 if drop_existing:
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
                 if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
                     logger.info("created database %s", name)
-            with psycopg.connect(dbname=name, **conninfo) as conn:
+            with connect(dbname=name) as conn:
                 for ext in EXTENSIONS:
                     conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
         except psycopg.Error as exc:

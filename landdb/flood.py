@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from landdb import staging
 from landdb.models import CITY_SRID
 from landdb.parcels import ParcelKey
 
@@ -200,7 +201,7 @@ def parcel(conn: Connection, parcel_id: str) -> dict | None:
 def to_city_wkb(conn: Connection, wkb_4326: bytes) -> bytes:
     """A WGS 84 geometry in the city CRS (PostGIS applies the VN-2000 datum shift)."""
     return bytes(conn.execute(text("SELECT ST_AsBinary(ST_Transform(ST_GeomFromWKB(:g, 4326), :srid))"),
-                              {"g": wkb_4326, "srid": CITY_SRID}).scalar())
+                              {"g": wkb_4326, "srid": CITY_SRID}).scalar_one())
 
 
 # --- risk and zones -----------------------------------------------------------------------------
@@ -212,7 +213,7 @@ RISK_COLUMNS = ("scenario", "ward_code", "map_sheet", "parcel_no", "max_depth_m"
 def replace_risk(conn: Connection, scenario: str, rows: Iterable[tuple]) -> int:
     """Replace the scenario's flood_risk rows (tuples in RISK_COLUMNS order, without the scenario)."""
     conn.execute(text("DELETE FROM flood_risk WHERE scenario = :s"), {"s": scenario})
-    raw = conn.connection.driver_connection
+    raw = staging.driver_connection(conn)
     n = 0
     with raw.cursor() as cur, cur.copy(f"COPY flood_risk ({', '.join(RISK_COLUMNS)}) FROM STDIN") as copy:
         for row in rows:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from shapely import wkb
@@ -87,7 +88,7 @@ def stage_copy(conn: Connection, table: pa.Table) -> None:
     """COPY a table of STAGE_COLUMNS (geometry as hex EWKB) into the stage."""
     buf = io.BytesIO()
     pacsv.write_csv(table, buf, _CSV)
-    raw = conn.connection.driver_connection
+    raw = staging.driver_connection(conn)
     sql = f"COPY stage_parcels ({', '.join(STAGE_COLUMNS)}) FROM STDIN (FORMAT csv)"
     with raw.cursor() as cur, cur.copy(sql) as copy:
         copy.write(buf.getbuffer())

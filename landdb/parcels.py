@@ -16,7 +16,7 @@ from typing import Literal
 
 from shapely import wkb
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from landdb.models import CITY_SRID, MAX_MAP_SHEET, MAX_PARCEL_NO, WARD_CODE_PATTERN
 from landflood.errors import DataError, NotFoundError
@@ -105,7 +105,7 @@ _SELECT = (
 )
 
 
-def _row_to_version(row) -> ParcelVersion:
+def _row_to_version(row: Row) -> ParcelVersion:
     return ParcelVersion(
         key=ParcelKey(row.ward_code, row.map_sheet, row.parcel_no),
         land_use_code=row.land_use_code,

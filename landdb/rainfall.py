@@ -121,7 +121,9 @@ def series_size(conn: PgConnection, gauge_ids: list[int], start: When, end: When
     sql = _SERIES_CTE.format(window=_time_where("observed_at")) + """
         SELECT coalesce(sum(n + floor(extract(epoch FROM g1 - g0) / extract(epoch FROM step)) + 1), 0)::bigint
         FROM grid"""
-    return conn.execute(sql, {"ids": gauge_ids, "start": start, "end": end}).fetchone()[0]
+    row = conn.execute(sql, {"ids": gauge_ids, "start": start, "end": end}).fetchone()
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    return row[0]
 
 
 def rain_series(conn: PgConnection, gauge_ids: list[int], start: When, end: When,

@@ -12,10 +12,10 @@ The bulk-load checks below work on a staging table; their thresholds are the cal
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from landdb import staging
 from landdb.models import CITY_SRID
@@ -180,7 +180,7 @@ def _flag_readings(conn: Connection, p: dict) -> None:
     """), p)
 
 
-def _flag_spikes(conn: Connection, p: dict) -> list:
+def _flag_spikes(conn: Connection, p: dict) -> Sequence[Row]:
     """Flag the spikes (see ``etl.rainfall``); returns the isolated values kept for want of other stations."""
     conn.execute(text(f"""
         CREATE TEMP TABLE stage_rain_spikes ON COMMIT DROP AS

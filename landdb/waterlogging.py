@@ -123,7 +123,7 @@ def stage_rejects(conn: Connection) -> list[tuple[int, str | None, str]]:
 
 def stage_loaded_rows(conn: Connection) -> int:
     """How many staged rows are loaded."""
-    return int(conn.execute(text("SELECT count(*) FROM stage_waterlogging WHERE problem IS NULL")).scalar())
+    return int(conn.execute(text("SELECT count(*) FROM stage_waterlogging WHERE problem IS NULL")).scalar_one())
 
 
 def stage_merge_points(conn: Connection, columns: Sequence[str]) -> dict[str, int]:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from etl.sample import places
 from etl.sample.common import geoms_to_lonlat, hash_uniform, origin, to_city
@@ -45,7 +46,7 @@ class Commune:
     district_name: str
     valid_from: str
     synthetic: bool
-    geom: shapely.Geometry
+    geom: BaseGeometry
     sheet_size: float  # map-sheet grid (m): 1:500 sheets in real wards, 1:1000 in synthetic ones
 
 
@@ -77,9 +78,9 @@ def _lattice(seed: int, tag: int, spacing: float, radius: float) -> np.ndarray:
     return np.column_stack([x[keep], y[keep]])[order]
 
 
-def _core(real_xy: np.ndarray, margin: float) -> shapely.Geometry:
+def _core(real_xy: np.ndarray, margin: float) -> shapely.Polygon:
     """The convex hull of the real centres, widened: synthetic centres stay outside it."""
-    return shapely.buffer(shapely.convex_hull(shapely.multipoints(real_xy)), margin)
+    return shapely.buffer(shapely.convex_hull(shapely.MultiPoint(real_xy)), margin)
 
 
 def _outside(points: np.ndarray, area: shapely.Geometry) -> np.ndarray:
@@ -96,7 +97,7 @@ def _spec_points(specs: Iterable[places.CommuneSpec]) -> tuple[np.ndarray, np.nd
     return np.array(xy), np.array(owner)
 
 
-def _voronoi(points: np.ndarray, owner: np.ndarray, n_units: int) -> list[shapely.Geometry]:
+def _voronoi(points: np.ndarray, owner: np.ndarray, n_units: int) -> list[BaseGeometry]:
     """Union of the Voronoi cells of each unit's points, clipped to the tiling's square."""
     ox, oy = origin()
     frame = shapely.box(ox - RADIUS - 5e3, oy - RADIUS - 5e3, ox + RADIUS + 5e3, oy + RADIUS + 5e3)
@@ -185,7 +186,7 @@ class Admin:
         return sorted(units, key=lambda u: u.code)
 
 
-def _pieces(olds: list[Commune], cells: list[shapely.Geometry]) -> list[tuple[str, int, shapely.Geometry]]:
+def _pieces(olds: list[Commune], cells: Sequence[shapely.Geometry]) -> list[tuple[str, int, shapely.Geometry]]:
     """(old code, new index, piece): each old commune cut by the new cells, slivers merged away."""
     tree = shapely.STRtree(cells)
     out = []

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from pyproj import Transformer
 
@@ -29,7 +30,7 @@ def _transformer() -> Transformer:
     return Transformer.from_crs(4326, CITY_EPSG, always_xy=True)
 
 
-def to_city(lon: np.ndarray | float, lat: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+def to_city(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """WGS 84 lon/lat -> EPSG:5897 metres."""
     x, y = _transformer().transform(np.asarray(lon, float), np.asarray(lat, float))
     return np.asarray(x), np.asarray(y)
@@ -97,10 +98,12 @@ def lower_kind(name: str) -> str:
 
 def parse_points(text: str) -> list[tuple[float, float]]:
     """'lon lat;lon lat' -> [(lon, lat), ...]."""
-    return [tuple(float(v) for v in p.split()) for p in text.split(";") if p.strip()]  # type: ignore[misc]
+    pairs = (p.split() for p in text.split(";") if p.strip())
+    return [(float(lon), float(lat)) for lon, lat in pairs]
 
 
 def line_to_city(points: Sequence[tuple[float, float]]) -> shapely.LineString:
+    """A line through WGS 84 (lon, lat) points, in EPSG:5897."""
     lon, lat = np.array(points).T
     x, y = to_city(lon, lat)
-    return shapely.linestrings(np.column_stack([x, y]))
+    return shapely.LineString(np.column_stack([x, y]))

@@ -9,6 +9,7 @@ index, so any part of the city can be generated alone, and the DEM can lower the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,7 +61,7 @@ class Lots:
         return Lots(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
 
 
-def _uni(seed: int, tag: int, i, j, k: int) -> np.ndarray:
+def _uni(seed: int, tag: int, i: int | np.ndarray, j: int | np.ndarray, k: int) -> np.ndarray:
     return hash_uniform(seed, tag, i, j, k)
 
 
@@ -71,7 +72,7 @@ class Fabric:
         self.seed = seed
         self.ox, self.oy = origin()
 
-    def seed_xy(self, i, j) -> tuple[np.ndarray, np.ndarray]:
+    def seed_xy(self, i: int | np.ndarray, j: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lattice point of cell (i, j) (arrays broadcast)."""
         jx = (2 * _uni(self.seed, _TAG_SEED, i, j, 0) - 1) * JITTER
         jy = (2 * _uni(self.seed, _TAG_SEED, i, j, 1) - 1) * JITTER
@@ -167,7 +168,8 @@ class Fabric:
         return np.where(edge < p["road_half"], 0.35, np.where(lane, 0.15, 0.0))
 
 
-def _frames(sb: Superblock):
+def _frames(sb: Superblock) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """(superblock's local frame from city coordinates, and back): rows of (x, y) to rows of (u, v)."""
     c, s = np.cos(sb.theta), np.sin(sb.theta)
 
     def to_local(xy: np.ndarray) -> np.ndarray:
@@ -215,6 +217,7 @@ def _lot_polygons(sb: Superblock, local: shapely.Geometry, r: np.random.Generato
     if not len(ring_id):
         return np.array([]), {}
     polys = shapely.polygons(shapely.linearrings(np.column_stack([ring_u, ring_v]), indices=ring_id))
+    assert isinstance(polys, np.ndarray)  # with indices, an array of polygons
     meta = {"code": np.concatenate([lots["code"], codes[w]]).astype(object),
             "whole": np.r_[np.zeros(n_lots, bool), np.ones(len(w), bool)],
             "lane": np.concatenate([lots["lane"], kv[w]]), "side": np.r_[lots["side"], np.zeros(len(w), np.int64)],
@@ -222,7 +225,8 @@ def _lot_polygons(sb: Superblock, local: shapely.Geometry, r: np.random.Generato
     return polys, meta
 
 
-def _rows(lay: landuse.Layout, u1, v1, u2, v2, kv) -> dict[str, np.ndarray]:
+def _rows(lay: landuse.Layout, u1: np.ndarray, v1: np.ndarray, u2: np.ndarray, v2: np.ndarray,
+          kv: np.ndarray) -> dict[str, np.ndarray]:
     """Rows of lots: two back to back where the block is deep enough, facing lanes kv and kv+1."""
     two = (v2 - v1) >= 2 * lay.min_depth
     mid = (v1 + v2) / 2

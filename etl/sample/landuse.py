@@ -71,7 +71,7 @@ LEGACY = {"HNK": (("BHK", 0.30), ("NHK", 0.05)), "DDD": (("DDT", 0.5), ("DDL", 0
 def _old_quarter() -> shapely.Polygon:
     lon, lat = np.array(_OLD_QUARTER).T
     x, y = to_city(lon, lat)
-    return shapely.polygons(np.column_stack([x, y]))
+    return shapely.Polygon(np.column_stack([x, y]))
 
 
 def superblock_kind(x: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from etl.sample import landuse
 from etl.sample.addresses import Streets, house_numbers, lot_address
@@ -68,7 +69,7 @@ class _Sheets:
         self._grids: dict[str, tuple[float, float, float, dict[tuple[int, int], int]]] = {}
         self._next: dict[tuple[str, int], int] = defaultdict(lambda: 1)
 
-    def _grid(self, c: Commune):
+    def _grid(self, c: Commune) -> tuple[float, float, float, dict[tuple[int, int], int]]:
         if c.code not in self._grids:
             minx, miny, maxx, maxy = shapely.bounds(c.geom)
             s = c.sheet_size
@@ -135,7 +136,7 @@ class ParcelGenerator:
     def _superblock(self, sb: Superblock) -> _Rows:
         i, j = sb.i, sb.j
         cell = self.fabric.cell(i, j)
-        land = shapely.buffer(cell, -sb.road_half)
+        land: BaseGeometry = shapely.buffer(cell, -sb.road_half)
         near = [hydro().features[k] for k in hydro().tree.query(cell, predicate="intersects")]
         if near:
             land = shapely.difference(land, shapely.union_all(
@@ -203,7 +204,8 @@ class ParcelGenerator:
                    streets: list[str], r: np.random.Generator) -> list[str]:
         numbers = house_numbers(rows.lane, rows.side, rows.along, 2 * int(r.integers(0, 60))).tolist()
         ngo = (2 * int(r.integers(1, 80)) + 4 * (rows.lane - rows.lane.min())).tolist()
-        hamlet, fields = self.streets.hamlet(sb.i, sb.j), {}
+        hamlet = self.streets.hamlet(sb.i, sb.j)
+        fields: dict[int, str] = {}
         out = []
         for k, c in enumerate(communes):
             unit = ", ".join(self._unit(c))
@@ -278,7 +280,7 @@ def _extend(cols: dict[str, list], more: dict[str, list]) -> None:
 
 def _batch(cols: dict[str, list]) -> pa.RecordBatch:
     geoms = np.array(cols["geometry"], dtype=object)
-    multi = np.where(shapely.get_type_id(geoms) == 3, None, geoms)
+    multi = geoms.copy()
     poly = np.flatnonzero(shapely.get_type_id(geoms) == 3)
     multi[poly] = shapely.multipolygons(geoms[poly], indices=np.arange(len(poly)))
     arrays = [pa.array(cols[name], type=SCHEMA.field(name).type) for name in SCHEMA.names[:-1]]

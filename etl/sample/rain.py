@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def write_events(path: Path, seed: int, series: dict[int, np.ndarray]) -> int:
     return len(rows)
 
 
-def _at_hotspots(series: np.ndarray, spots) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _at_hotspots(series: np.ndarray, spots: Sequence[places.Hotspot]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Total, two-hour peak and peak hour at each hotspot (inverse-distance weights of gauges)."""
     gauges = places.gauges()
     gx, gy = to_city([g.lon for g in gauges], [g.lat for g in gauges])

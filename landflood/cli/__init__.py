@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 from rich.console import Console
@@ -16,7 +17,7 @@ class _Group(click.Group):
     """Turns landflood's own errors, and the database server's refusals (read-only, disk full, a
     lost connection), into a one-line message and exit code 1, not a traceback."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LandfloodError as exc:

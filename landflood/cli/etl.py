@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +64,7 @@ def parcels(settings: Settings, path: Path, ward_code: str | None, repair: bool,
 
 
 @contextmanager
-def _progress(what: str):
+def _progress(what: str) -> Iterator[Callable[[int, int | None], None]]:
     """A progress bar on a terminal; silent otherwise."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True) as bar:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from landflood.cli import options
 
@@ -32,11 +32,11 @@ def flood() -> None:
 
 
 @contextmanager
-def _progress() -> Iterator:
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar per step on a terminal; silent otherwise. Yields progress(step, done, total)."""
     with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(step: str, done: int, total: int) -> None:
             if step not in tasks:
@@ -128,6 +128,7 @@ def run(settings: Settings, dem: Path | None, rain_mm: float | None, duration_h:
     try:
         rain_grid = None
         if rain_mm is not None:
+            assert duration_h is not None  # given with --rain-mm (checked above)
             check_storm(rain_mm, duration_h, drainage_mm_h)
             storm = Storm(scenario, rain_mm, duration_h, drainage_mm_h, infiltration == "on", "design", None,
                           f"{rain_mm:g} mm in {duration_h:g} h, uniform over the city")
