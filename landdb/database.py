@@ -83,6 +83,11 @@ def make_engine(settings_or_url: Settings | str, statement_timeout_s: float | No
     return engine
 
 
+def libpq_url(sqlalchemy_url: str) -> str:
+    """A libpq URL for psycopg (``postgresql://``) from a SQLAlchemy one (``postgresql+psycopg://``)."""
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def masked_url(url: str) -> str:
     """``url`` with its password replaced by ***, fit for logs and messages."""
     return make_url(url).render_as_string(hide_password=True)

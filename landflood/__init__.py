@@ -2,7 +2,6 @@
 
 import logging
 from importlib.metadata import PackageNotFoundError, version
-
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

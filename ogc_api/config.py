@@ -131,6 +131,7 @@ def _templates_path() -> str:
 
 
 def _static_path() -> str:
-    import pygeoapi
     from pathlib import Path
+
+    import pygeoapi
     return str(Path(pygeoapi.__file__).parent / "static")

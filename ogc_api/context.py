@@ -7,8 +7,11 @@ instead of holding their own connections.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from flask import current_app, g, has_request_context
+from pygeoapi.api import API
+from sqlalchemy import Engine
 
 from landflood.settings import Settings
 from ogc_api.db import Pools
@@ -16,14 +19,17 @@ from ogc_api.db import Pools
 
 @dataclass
 class AppState:
+    """The app's shared state (one per process), kept in ``app.extensions["landflood"]``."""
+
     settings: Settings
-    pools: Pools
-    api: object  # pygeoapi.api.API
-    engine: object = None  # SQLAlchemy engine, for writes through landdb
+    pools: Pools  # psycopg pools: reads (a replica if configured) and writes
+    api: API  # pygeoapi's, for the pages and descriptions it renders
+    engine: Engine  # SQLAlchemy, on the primary: writes through landdb
+    read_engine: Engine  # SQLAlchemy on the replica when there is one (else the primary): processes
 
 
 def state() -> AppState:
-    return current_app.extensions["landflood"]
+    return cast(AppState, current_app.extensions["landflood"])
 
 
 def role() -> str:

@@ -25,16 +25,11 @@ import psycopg
 from flask import has_request_context, request
 from psycopg import errors as pgerrors
 from psycopg_pool import ConnectionPool, PoolTimeout
-from sqlalchemy import make_url
 
+from landdb.database import libpq_url
 from landflood.errors import DatabaseError, QueryError, QueryTimeoutError
 
 log = logging.getLogger(__name__)
-
-
-def libpq_url(sqlalchemy_url: str) -> str:
-    """A libpq URL for psycopg from a SQLAlchemy one."""
-    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class DatabaseUnavailable(DatabaseError):

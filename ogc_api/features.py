@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-
 from landdb.models import CITY_SRID
 from landflood.errors import NotFoundError, QueryError
 from ogc_api import cql, geometries, limits

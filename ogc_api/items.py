@@ -12,9 +12,8 @@ from pygeoapi.api import APIRequest
 from pygeoapi.util import render_j2_template
 
 from landflood.errors import NotFoundError, QueryError
-from ogc_api import context
+from ogc_api import context, features, writes
 from ogc_api import crs as crsmod
-from ogc_api import features, writes
 from ogc_api.collections import COLLECTIONS, Collection
 
 bp = Blueprint("items", __name__)

@@ -18,7 +18,7 @@ from pygeoapi.process.base import BaseProcessor
 
 from flood.inputs import MAX_DURATION_H, MAX_RAIN_MM_H, check_inputs
 from landflood.errors import DataError, LandfloodError
-from ogc_api import context, geometries, limits
+from ogc_api import bridge, context, geometries, limits
 
 bp = Blueprint("processes", __name__)
 
@@ -92,9 +92,9 @@ NOWCAST_METADATA: dict[str, Any] = {
 }
 
 
-def _run(fn: Callable, **kwargs) -> Any:
-    """Run a flood function on a pooled connection."""
-    with context.state().engine.connect() as conn:
+def _run(fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run a flood function (they only read) on a connection to the replica when there is one."""
+    with context.state().read_engine.connect() as conn:
         return fn(conn, **kwargs)
 
 
@@ -180,12 +180,10 @@ class WaterloggingNowcast(_Process):
 def _register_routes() -> None:
     import pygeoapi.api.processes as processes_api
 
-    from ogc_api.app import pygeoapi_call
-
     @bp.route("/processes")
     @bp.route("/processes/<process_id>")
     def describe(process_id: str | None = None):
-        return pygeoapi_call(processes_api.describe_processes, process_id, formats=("json", "html"))
+        return bridge.pygeoapi_call(processes_api.describe_processes, process_id, formats=("json", "html"))
 
     @bp.route("/processes/<process_id>/execution", methods=["POST"])
     def execute(process_id: str):
@@ -201,7 +199,7 @@ def _register_routes() -> None:
             raise DataError(f"response={body['response']!r}: use raw (the output itself) or document "
                             "({outputs: [...]})")
         g.pop("process_error", None)
-        resp = pygeoapi_call(processes_api.execute_process, process_id)
+        resp = bridge.pygeoapi_call(processes_api.execute_process, process_id)
         error = g.pop("process_error", None)
         if error is not None:
             raise error  # to the app's error handlers (see _Process)
@@ -210,11 +208,11 @@ def _register_routes() -> None:
     @bp.route("/jobs")
     @bp.route("/jobs/<job_id>")
     def jobs(job_id: str | None = None):
-        return pygeoapi_call(processes_api.get_jobs, *([job_id] if job_id else []), formats=("json", "html"))
+        return bridge.pygeoapi_call(processes_api.get_jobs, *([job_id] if job_id else []), formats=("json", "html"))
 
     @bp.route("/jobs/<job_id>/results")
     def job_results(job_id: str):
-        return pygeoapi_call(processes_api.get_job_result, job_id, formats=("json", "html"))
+        return bridge.pygeoapi_call(processes_api.get_job_result, job_id, formats=("json", "html"))
 
 
 _register_routes()

@@ -9,10 +9,17 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-
-from servers import DB_NAME, FEATURE_SCENARIOS, SCENARIOS, SERVERS, VIEW, path_for  # also puts the repository on sys.path
+from servers import (  # also puts the repository on sys.path
+    DB_NAME,
+    FEATURE_SCENARIOS,
+    SCENARIOS,
+    SERVERS,
+    VIEW,
+    path_for,
+)
 
 from benchmarks import common  # noqa: E402
+
 
 def verification_text(v: dict) -> str:
     lines = ["verification (before timing):"]
@@ -84,7 +91,7 @@ def summary(args, machine: dict, scenarios: list[str], verification: dict, runs:
                      "clients": args.clients, "workers": args.workers, "threads": args.threads,
                      "load_generator": "wrk (Debian), Lua script rotating over a fixed URL list, keep-alive",
                      "servers": {
-                         "landflood": f"gunicorn -w {args.workers} --threads {args.threads} 'ogc_api.app:create_app()'",
+                         "landflood": f"gunicorn -w {args.workers} --threads {args.threads} 'landflood.app:create_app()'",
                          "tipg": f"uvicorn tipg.main:app --workers {args.workers} (uvloop, httptools)",
                          "pygeoapi": f"gunicorn -w {args.workers} --threads {args.threads} pygeoapi.flask_app:APP "
                                      "(provider PostgreSQL = pygeoapi.provider.sql.PostgreSQLProvider)"}},

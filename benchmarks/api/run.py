@@ -45,11 +45,21 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from sqlalchemy import create_engine, make_url, text
-
 from report import describe_machine, markdown, summary, verification_text
-from servers import (DB_NAME, LANDFLOOD, SCENARIOS, SEED, TIPG_VERSION, VIEW, http_get, start_servers, stop, venv,
-                     path_for)  # also puts the repository on sys.path
+from servers import (
+    DB_NAME,
+    LANDFLOOD,
+    SCENARIOS,
+    SEED,
+    TIPG_VERSION,
+    VIEW,
+    http_get,
+    path_for,  # also puts the repository on sys.path
+    start_servers,
+    stop,
+    venv,
+)
+from sqlalchemy import create_engine, make_url, text
 
 from benchmarks.common import cached_sample, save_results  # noqa: E402
 from landdb.database import ensure_database  # noqa: E402
@@ -425,10 +435,10 @@ def _sql_times(url: str, urls: dict, scenarios: list[str], n: int) -> dict:
     tiles.tile_sql), run over one connection, without HTTP, Flask or pygeoapi."""
     import psycopg
 
+    from landdb.database import libpq_url
     from ogc_api import crs as crsmod
     from ogc_api import features, tiles
     from ogc_api.collections import PARCELS
-    from ogc_api.db import libpq_url
 
     out: dict = {}
     with psycopg.connect(libpq_url(url), autocommit=True, options="-c TimeZone=UTC") as raw:

@@ -143,7 +143,7 @@ def start_servers(procs: dict, work: Path, url: str, tipg_py: Path, pygeoapi_py:
     env = {**clean, "LANDFLOOD_DATABASE_URL": url, "LANDFLOOD_PUBLIC_URL": bases["landflood"],
            "LANDFLOOD_LOG_LEVEL": "WARNING"}
     cmd = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(workers), "--threads", str(threads),
-           "-b", f"127.0.0.1:{ports['landflood']}", "ogc_api.app:create_app()"]
+           "-b", f"127.0.0.1:{ports['landflood']}", "landflood.app:create_app()"]
     _spawn(procs, "landflood", cmd, env, ROOT, logs)
 
     env = {**clean, "DATABASE_URL": libpq, "TIPG_DB_SCHEMAS": '["bench"]',

@@ -40,11 +40,13 @@ import folium  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from landdb.database import ensure_database  # noqa: E402
+from landdb.database import (
+    ensure_database,  # noqa: E402
+    libpq_url,  # noqa: E402
+)
 from landflood.settings import Settings  # noqa: E402
 from maps import data  # noqa: E402
 from maps.pages import LEAFLET, STATIC  # noqa: E402
-from ogc_api.db import libpq_url  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DB_NAME = "landflood_bench_maps"
@@ -127,7 +129,7 @@ def start_app(db_url: str) -> tuple[subprocess.Popen, str]:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "LANDFLOOD_DATABASE_URL": db_url, "LANDFLOOD_PUBLIC_URL": base}
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "ogc_api.app:create_app()"], cwd=ROOT, env=env)
+                             "--log-level", "warning", "landflood.app:create_app()"], cwd=ROOT, env=env)
     for _ in range(120):
         try:
             urllib.request.urlopen(f"{base}/maps", timeout=5).read()

@@ -31,10 +31,9 @@ def export(settings: Settings, out: Path, bbox: str | None, lang: str) -> None:
     """
     import psycopg
 
-    from landdb.database import ensure_database
+    from landdb.database import ensure_database, libpq_url
     from maps.export import export as write
     from maps.export import parse_bbox
-    from ogc_api.db import libpq_url
 
     area = parse_bbox(bbox) if bbox else None
     with psycopg.connect(libpq_url(ensure_database(settings)), autocommit=True) as conn:

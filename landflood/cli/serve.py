@@ -21,11 +21,11 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
 
     This is Werkzeug's development server. In production run several workers behind a proxy:
 
-        gunicorn -w 4 -b 0.0.0.0:5000 'ogc_api.app:create_app()'
+        gunicorn -w 4 -b 0.0.0.0:5000 'landflood.app:create_app()'
 
     with LANDFLOOD_PUBLIC_URL set to the address clients use.
     """
-    from ogc_api.app import create_app
+    from landflood.app import create_app
 
     if "public_url" not in settings.model_fields_set:  # not set in the environment nor in .env
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

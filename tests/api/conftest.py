@@ -108,7 +108,7 @@ def make_settings(url: str, public_url: str = PUBLIC_URL) -> Settings:
 
 @pytest.fixture(scope="session")
 def app(api_db):
-    from ogc_api.app import create_app
+    from landflood.app import create_app
     application = create_app(make_settings(api_db))
     yield application
     application.extensions["landflood"].pools.close()
@@ -136,7 +136,7 @@ def officer(officer_token) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def live_server(api_db) -> Iterator[str]:
     """The app behind a real HTTP server on a free port; yields its base URL."""
-    from ogc_api.app import create_app
+    from landflood.app import create_app
     server = make_server("127.0.0.1", 0, None, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     application = create_app(make_settings(api_db, url))

@@ -46,7 +46,7 @@ def _api_statements(url: str) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def impatient_app(api_db):
     """The app with a one-second bound on statements."""
-    from ogc_api.app import create_app
+    from landflood.app import create_app
     app = create_app(make_settings(api_db).model_copy(update={"api_timeout_s": 1.0}))
     yield app
     app.extensions["landflood"].pools.close()
@@ -78,7 +78,7 @@ def test_a_write_over_the_bound_is_a_504_too(impatient_app, api_db, officer) -> 
 
 
 def test_the_statement_of_a_client_that_left_is_cancelled(api_db) -> None:
-    from ogc_api.app import create_app
+    from landflood.app import create_app
     app = create_app(make_settings(api_db).model_copy(update={"api_timeout_s": 60.0}))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

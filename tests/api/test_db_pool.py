@@ -8,12 +8,13 @@ import time
 import psycopg
 import pytest
 
+from landdb.database import libpq_url
 from ogc_api import db
 
 
 @pytest.fixture
 def conn(api_db):
-    with psycopg.connect(db.libpq_url(api_db), autocommit=True) as c:
+    with psycopg.connect(libpq_url(api_db), autocommit=True) as c:
         yield c
 
 
@@ -40,7 +41,7 @@ def test_an_idle_connection_is_pinged(conn, tmp_path) -> None:
 
 
 def test_a_terminated_backend_is_found_without_a_round_trip(conn, api_db) -> None:
-    with psycopg.connect(db.libpq_url(api_db), autocommit=True) as admin:
+    with psycopg.connect(libpq_url(api_db), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
     time.sleep(0.2)  # the backend's goodbye reaches the socket
     setattr(conn, db._RETURNED_AT, time.monotonic())
@@ -51,7 +52,7 @@ def test_a_terminated_backend_is_found_without_a_round_trip(conn, api_db) -> Non
 
 def test_the_app_replaces_a_terminated_connection_by_itself(client, api_db) -> None:
     assert client.get("/collections/parcels/items/00070-1-1").status_code == 200
-    with psycopg.connect(db.libpq_url(api_db), autocommit=True) as admin:
+    with psycopg.connect(libpq_url(api_db), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE datname = current_database() AND application_name LIKE 'landflood-api-%' "
                       "AND pid <> pg_backend_pid()")

@@ -63,7 +63,7 @@ def edr_db(databases, migrated_template) -> str:
 @pytest.fixture(scope="module")
 def edr(edr_db) -> Iterator:
     """Flask's test client on an app serving that database."""
-    from ogc_api.app import create_app
+    from landflood.app import create_app
     application = create_app(Settings(database_url=edr_db))
     yield application.test_client()
     application.extensions["landflood"].pools.close()

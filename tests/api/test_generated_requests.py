@@ -49,7 +49,7 @@ def fuzz_db(databases, migrated_template) -> str:
 
 @pytest.fixture(scope="module")
 def fuzz_app(fuzz_db) -> Iterator:
-    from ogc_api.app import create_app
+    from landflood.app import create_app
     application = create_app(make_settings(fuzz_db))
     yield application
     application.extensions["landflood"].pools.close()

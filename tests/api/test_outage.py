@@ -18,7 +18,7 @@ from tests.helpers import free_port
 
 @pytest.mark.cluster
 def test_a_database_restart_is_a_503_and_the_service_recovers() -> None:
-    from ogc_api.app import create_app
+    from landflood.app import create_app
 
     var_dir = TEST_ROOT / f"outage-{uuid.uuid4().hex[:8]}"
     cluster = ManagedCluster(Settings(var_dir=var_dir, pg_port=free_port(), database_url=None))

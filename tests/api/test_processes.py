@@ -90,7 +90,7 @@ def proc_db(databases, migrated_template, tmp_path_factory) -> dict:
 @pytest.fixture(scope="module")
 def proc(proc_db) -> Iterator:
     """Flask's test client on an app serving that database."""
-    from ogc_api.app import create_app
+    from landflood.app import create_app
     application = create_app(make_settings(proc_db["url"]))
     yield application.test_client()
     application.extensions["landflood"].pools.close()
@@ -359,7 +359,7 @@ def test_the_same_rain_is_answered_once(proc) -> None:
 
 def test_a_nowcast_waits_for_its_turn_then_says_busy(proc_db) -> None:
     from flood import nowcast as nowcast_module
-    from ogc_api.app import create_app
+    from landflood.app import create_app
 
     app = create_app(make_settings(proc_db["url"]).model_copy(update={"api_timeout_s": 0.3}))
     try:
@@ -392,3 +392,16 @@ def test_water_parcels_are_rated_low_without_depth(proc_db) -> None:
     lake = stored_risk(proc_db["url"], "00082-9-1")
     assert set(lake) == {"design-50mm-2h", "design-100mm-2h"}
     assert all((r["max_depth_m"], r["flooded_fraction"], r["risk_class"]) == (0, 0, "low") for r in lake.values())
+
+
+def test_processes_read_from_the_replica_when_there_is_one(proc_db, fresh_db) -> None:
+    """With LANDFLOOD_DATABASE_READ_URL set, a process reads there: here the parcel exists only in
+    the 'replica' (the primary is an empty database)."""
+    from landflood.app import create_app
+
+    app = create_app(make_settings(fresh_db).model_copy(update={"database_read_url": proc_db["url"]}))
+    try:
+        report = post(app.test_client(), REPORT, {"parcel_id": PARCEL})
+        assert report["parcel_id"] == PARCEL and report["scenarios"]
+    finally:
+        app.extensions["landflood"].pools.close()

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import re
+import threading
 
 import pytest
 from sqlalchemy import create_engine, text

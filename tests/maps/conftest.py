@@ -73,7 +73,7 @@ def _serve(db_url: str) -> Iterator[Server]:
     url = f"http://127.0.0.1:{server.server_port}"
     previous = os.environ.get("LANDFLOOD_PUBLIC_URL")
     os.environ["LANDFLOOD_PUBLIC_URL"] = url
-    from ogc_api.app import create_app
+    from landflood.app import create_app
     holder["app"] = create_app(Settings(database_url=db_url, public_url=url))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
