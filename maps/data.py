@@ -81,7 +81,7 @@ def admin_geojson(conn: psycopg.Connection, bbox: tuple[float, ...] | None = Non
             'geometry', ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(a.geom, 5), 4326), 6)::json,
             'properties', json_build_object('code', a.code, 'name', a.name, 'kind', a.kind))), '[]'))::text
         FROM admin_units a WHERE {where}""", params).fetchone()
-    return row[0]
+    return str(_one(row)[0])
 
 
 def parcel_risk(conn: psycopg.Connection, parcel_id: str) -> list[dict[str, Any]]:
@@ -108,13 +108,14 @@ _ENVELOPE = "ST_Transform(ST_MakeEnvelope(%(x1)s, %(y1)s, %(x2)s, %(y2)s, 4326),
 
 def _collection(conn: psycopg.Connection, select: str, params: dict[str, Any]) -> dict[str, Any]:
     row = conn.execute(f"SELECT coalesce(json_agg(f), '[]')::text FROM ({select}) f", params).fetchone()
-    return {"type": "FeatureCollection", "features": json.loads(row[0])}
+    return {"type": "FeatureCollection", "features": json.loads(_one(row)[0])}
 
 
 def count_parcels(conn: psycopg.Connection, bbox: tuple[float, ...]) -> int:
     params = dict(zip(("x1", "y1", "x2", "y2"), bbox))
-    return conn.execute(f"SELECT count(*) FROM parcel_versions v WHERE v.valid_to IS NULL "
-                        f"AND v.geom && {_ENVELOPE}", params).fetchone()[0]
+    row = conn.execute(f"SELECT count(*) FROM parcel_versions v WHERE v.valid_to IS NULL "
+                       f"AND v.geom && {_ENVELOPE}", params).fetchone()
+    return int(_one(row)[0])
 
 
 def export_layers(conn: psycopg.Connection, bbox: tuple[float, ...], lang: str) -> dict[str, Any]:
@@ -157,3 +158,9 @@ def export_layers(conn: psycopg.Connection, bbox: tuple[float, ...], lang: str) 
         FROM rain_gauges g""", params)
     return {"parcels": parcels, "zones": zones, "hotspots": hotspots, "gauges": gauges,
             "admin": json.loads(admin_geojson(conn, bbox))}
+
+
+def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    """The row of an aggregate query, which always returns one."""
+    assert row is not None
+    return row

@@ -29,7 +29,7 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
         raise DataError(f"--bbox {text!r} must be four numbers: minlon,minlat,maxlon,maxlat") from None
     if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
         raise DataError(f"--bbox {text!r} must be minlon,minlat,maxlon,maxlat with min < max")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _zoom(bbox: tuple[float, ...]) -> int:

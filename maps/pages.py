@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 STATIC = Path(__file__).parent / "static"
@@ -113,6 +113,7 @@ def build(kind: str, config: dict[str, Any], assets: Assets, online_basemap: boo
                    control_scale=True, prefer_canvas=True, max_zoom=22)
     m.default_js, m.default_css = [], []
     root = m.get_root()
+    assert isinstance(root, Figure)  # a folium Map's root is always its Figure
     title = t["flood_title"] if kind == "flood-risk" else t["landuse_title"]
     root.header.add_child(Element(f"<title>{_html(title)} — landflood</title>"), name="title")
     _add_assets(m, assets)
@@ -135,7 +136,9 @@ def _add_assets(m: folium.Map, assets: Assets) -> None:
         m.default_css = list(assets.css)
         m.default_js = list(assets.js)
         return
-    header = m.get_root().header
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    header = root.header
     for name, text in assets.css:
         header.add_child(Element(f"<style>{text}</style>"), name=name)
     for name, text in assets.js:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from landdb.land_use import WATER_CODES
 from maps import data, depth, pages
@@ -107,7 +108,7 @@ def _safe_next(value: str | None) -> str:
 
 
 @bp.post("/sign-in")
-def sign_in() -> Response:
+def sign_in() -> BaseResponse:
     """Check an officer's token and open a session for this browser (its cookie holds the
     session's secret, not the token)."""
     auth.check_form()
@@ -124,7 +125,7 @@ def sign_in() -> Response:
 
 
 @bp.post("/sign-out")
-def sign_out() -> Response:
+def sign_out() -> BaseResponse:
     auth.check_form()
     resp = redirect(_safe_next(request.form.get("next")), code=303)
     auth.end_session(resp)
@@ -136,7 +137,8 @@ def _json(value: Any, max_age: int = 60) -> Response:
     resp = Response(body, mimetype="application/json")
     resp.headers["Cache-Control"] = f"public, max-age={max_age}"
     resp.headers["ETag"] = '"' + hashlib.md5(body.encode()).hexdigest() + '"'
-    return resp.make_conditional(request)
+    resp.make_conditional(request)  # in place: a 304 when the browser's copy is current
+    return resp
 
 
 @bp.route("/api/admin-units")
@@ -147,7 +149,8 @@ def admin_units() -> Response:
     resp = Response(text, mimetype="application/geo+json")
     resp.headers["Cache-Control"] = "public, max-age=3600"
     resp.headers["ETag"] = '"' + hashlib.md5(text.encode()).hexdigest() + '"'
-    return resp.make_conditional(request)
+    resp.make_conditional(request)  # in place: a 304 when the browser's copy is current
+    return resp
 
 
 @bp.route("/api/parcels/<parcel_id>/risk")
@@ -171,7 +174,8 @@ def flood_depth_png(scenario: str) -> Response:
     resp = Response(png, mimetype="image/png")
     resp.headers["Cache-Control"] = "public, max-age=300"
     resp.headers["ETag"] = '"' + hashlib.md5(png).hexdigest() + '"'
-    return resp.make_conditional(request)
+    resp.make_conditional(request)  # in place: a 304 when the browser's copy is current
+    return resp
 
 
 def _depth_path(scenario: str) -> str:

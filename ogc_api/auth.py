@@ -18,7 +18,8 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Response, g, request
+from flask import g, request
+from werkzeug.wrappers import Response
 
 from landdb import api_users
 from landdb.api_users import ApiUser

@@ -145,7 +145,7 @@ class _ToAst(Transformer_NonRecursive):
     def spatial(self, a): return _SPATIAL[str(a[0]).upper()](a[1], a[2])
 
     def dwithin(self, a):
-        factor = 1.0
+        factor: float | None = 1.0
         if len(a) == 4:
             factor = _UNITS.get(a[3].lower())
             if factor is None:
@@ -304,11 +304,11 @@ class Translator:
             fn = {"INTERSECTS": "ST_Intersects", "DISJOINT": "ST_Disjoint", "CONTAINS": "ST_Contains",
                   "WITHIN": "ST_Within", "TOUCHES": "ST_Touches", "CROSSES": "ST_Crosses",
                   "OVERLAPS": "ST_Overlaps", "EQUALS": "ST_Equals"}[node.op.value]
-            lhs = self.geometry(node.lhs, node.op.value, "lhs")
-            rhs = self.geometry(node.rhs, node.op.value, "rhs")
-            if lhs is None or rhs is None:
+            left = self.geometry(node.lhs, node.op.value, "lhs")
+            right = self.geometry(node.rhs, node.op.value, "rhs")
+            if left is None or right is None:
                 return _OUTSIDE.get(node.op.value, "FALSE")
-            return f"{fn}({lhs}, {rhs})"
+            return f"{fn}({left}, {right})"
         if isinstance(node, ast.TemporalPredicate):
             name = {"BEFORE": "t_before", "AFTER": "t_after", "DURING": "t_during", "TEQUALS": "t_equals",
                     "TOVERLAPS": "t_intersects", "DISJOINT": "t_disjoint"}.get(node.op.value)
@@ -333,18 +333,18 @@ class Translator:
                 return f"lower({sql})", "string"
             raise QueryError(f"filter: function {node.name}() is not supported; use CASEI() or lower()")
         if isinstance(node, ast.Arithmetic):
-            (lhs, a), (rhs, b) = self.value(node.lhs), self.value(node.rhs)
+            (left, a), (right, b) = self.value(node.lhs), self.value(node.rhs)
             if a != "number" or b != "number":
                 raise QueryError(f"filter: {node.op.value} needs numbers on both sides")
-            return f"({lhs} {node.op.value} {rhs}::numeric)", "number"
+            return f"({left} {node.op.value} {right}::numeric)", "number"
         if isinstance(node, (values.Geometry, values.Envelope)):
             raise QueryError("filter: a geometry can only be compared with S_* spatial predicates")
-        kind = _literal_kind(node)
-        if kind is None:
+        literal = _literal_kind(node)
+        if literal is None:
             raise QueryError(f"filter: {_describe(node)} is not a value this API understands")
-        if kind == "number" and not math.isfinite(float(node)):
+        if literal == "number" and not math.isfinite(float(node)):
             raise QueryError("filter: numbers must be finite")
-        return self.bind(node), kind
+        return self.bind(node), literal
 
     def _pair(self, a: Any, b: Any, op: str) -> tuple[str, str]:
         """Both sides of a comparison, the literal one read as the kind of the other."""

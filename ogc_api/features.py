@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import psycopg
+
 from landdb.models import CITY_SRID
 from landflood.errors import NotFoundError, QueryError
 from ogc_api import cql, geometries, limits
@@ -227,14 +229,18 @@ def query_items(pools: Pools, q: ItemsQuery) -> dict[str, Any]:
                    count(*), (array_agg(k ORDER BY rn DESC))[1],
                    {'(SELECT count(*) FROM matched)' if exact else 'NULL::bigint'}
             FROM (SELECT *, row_number() OVER () AS rn FROM page) p"""
-        features, returned, last_key, matched = conn.execute(sql, params).fetchone()
+        row = conn.execute(sql, params).fetchone()
+        assert row is not None  # an aggregate: always one row
+        features, returned, last_key, matched = row
     return {"features": features, "returned": returned, "last_key": last_key if keyset else None,
             "matched": matched if exact else estimate, "matched_exact": exact}
 
 
-def _estimate(conn, matches: str, params: dict[str, Any]) -> int:
+def _estimate(conn: psycopg.Connection, matches: str, params: dict[str, Any]) -> int:
     """The planner's estimate of the number of matches (one EXPLAIN, no execution)."""
-    plan = conn.execute(f"EXPLAIN (FORMAT JSON) {matches}", params).fetchone()[0]
+    row = conn.execute(f"EXPLAIN (FORMAT JSON) {matches}", params).fetchone()
+    assert row is not None
+    plan = row[0]
     return int(plan[0]["Plan"]["Plan Rows"])
 
 

@@ -159,7 +159,7 @@ def parse_bbox(raw: str, crs: crsmod.Crs) -> list[float]:
     return values
 
 
-def bbox_geometry(values: list[float], crs: crsmod.Crs) -> shapely.Geometry:
+def bbox_geometry(values: list[float], crs: crsmod.Crs) -> BaseGeometry:
     """The bbox as a geometry in ``crs``'s axis order; in degrees a west edge east of the east edge
     crosses the antimeridian (OGC API Features, 7.15.3)."""
     x1, y1, x2, y2 = values

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, g, has_request_context, request
+from flask import Blueprint, Response, g, has_request_context, request
 from pygeoapi.process.base import BaseProcessor
 
 from flood.inputs import MAX_DURATION_H, MAX_RAIN_MM_H, check_inputs
@@ -182,11 +182,11 @@ def _register_routes() -> None:
 
     @bp.route("/processes")
     @bp.route("/processes/<process_id>")
-    def describe(process_id: str | None = None):
+    def describe(process_id: str | None = None) -> Response:
         return bridge.pygeoapi_call(processes_api.describe_processes, process_id, formats=("json", "html"))
 
     @bp.route("/processes/<process_id>/execution", methods=["POST"])
-    def execute(process_id: str):
+    def execute(process_id: str) -> Response:
         # pygeoapi parses the body itself and answers 500 to some shapes; check it first.
         body = limits.load_json(request.get_data(), "the execution request")
         if not isinstance(body, dict) or not isinstance(body.get("inputs", {}), dict):
@@ -207,11 +207,11 @@ def _register_routes() -> None:
 
     @bp.route("/jobs")
     @bp.route("/jobs/<job_id>")
-    def jobs(job_id: str | None = None):
+    def jobs(job_id: str | None = None) -> Response:
         return bridge.pygeoapi_call(processes_api.get_jobs, *([job_id] if job_id else []), formats=("json", "html"))
 
     @bp.route("/jobs/<job_id>/results")
-    def job_results(job_id: str):
+    def job_results(job_id: str) -> Response:
         return bridge.pygeoapi_call(processes_api.get_job_result, job_id, formats=("json", "html"))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from typing import Any
 
 from flask import Blueprint, Response, request
 from pygeoapi.models.provider.base import TileMatrixSetEnum
@@ -138,7 +139,7 @@ class LandfloodTileProvider(MVTPostgreSQLProvider):
         from pygeoapi.provider.base_mvt import BaseMVTProvider
         BaseMVTProvider.__init__(self, provider_def)
         self.table = provider_def["data"]
-        self._fields = {}
+        self._fields: dict[str, Any] = {}
 
     def get_fields(self) -> dict:
         coll = COLLECTIONS[self.table]
@@ -171,8 +172,10 @@ class LandfloodTileProvider(MVTPostgreSQLProvider):
             meta["layers"] = [tileset_layer(COLLECTIONS[dataset])]
         return meta
 
-    def get_tiles(self, layer: str = "default", tileset: str | None = None, z=None, y=None, x=None,
-                  format_=None) -> bytes | None:
+    def get_tiles(self, layer: str = "default", tileset: str | None = None, z: int | str | None = None,
+                  y: int | str | None = None, x: int | str | None = None, format_: str | None = None) -> bytes | None:
+        if z is None or y is None or x is None:
+            raise ProviderTileNotFoundError("a tile needs z, y and x")
         try:
             return render_tile(COLLECTIONS[self.table], int(z), int(x), int(y), context.is_officer()) or None
         except NotFoundError as exc:

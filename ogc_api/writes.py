@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from flask import Response, request
 from pyproj import Transformer
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
@@ -71,7 +72,7 @@ def _geometry(doc: dict[str, Any], in_crs: crsmod.Crs) -> BaseGeometry:
     if not geom.is_valid:
         raise DataError(f"invalid geometry: {shapely.is_valid_reason(geom)}; repair it (for example "
                         "ST_MakeValid, or QGIS 'Fix geometries') and send it again")
-    return shapely.multipolygons([geom]) if geom.geom_type == "Polygon" else geom
+    return MultiPolygon([geom]) if isinstance(geom, Polygon) else geom
 
 
 def _transform(t: Transformer, xy: np.ndarray) -> np.ndarray:
