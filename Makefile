@@ -3,12 +3,14 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 LANDFLOOD := $(VENV)/bin/landflood
 
-.PHONY: help setup system-packages venv db demo demo-data test lock clean
+.PHONY: help setup system-packages venv db demo demo-data lint test test-fast lock clean
 
 help:
 	@echo "make demo   set up (system packages, .venv, managed PostGIS), load and model the sample city, serve it"
 	@echo "make demo-data  the same without serving"
-	@echo "make test   set up and run the test suite"
+	@echo "make test   set up, run the gates (make lint) and the test suite"
+	@echo "make test-fast  the same without the slow tests (extra clusters, the browser)"
+	@echo "make lint   the gates only: ruff, mypy, the import contracts (seconds)"
 	@echo "make setup  only the set-up steps; each is skipped when already done"
 	@echo "make fuzz   generated requests against /openapi, FUZZ_CASES=50000 random ones per role"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml (needs network)"
@@ -55,8 +57,18 @@ demo-data: setup
 	@$(LANDFLOOD) flood run --scenario observed-2025-09-30 --if-missing
 	@$(LANDFLOOD) db summary
 
-test: setup
+# The gates: each fails with the file and line (CONTRIBUTING.md says what each checks).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+
+test: setup lint
 	$(PY) -m pytest
+
+# The fast lane: no extra PostgreSQL clusters (outages, relocation) and no Chromium.
+test-fast: setup lint
+	$(PY) -m pytest -m "not cluster and not browser"
 
 lock:
 	$(PY) -m pip install -q uv

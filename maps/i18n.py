@@ -90,7 +90,12 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
-def strings(lang: str) -> dict[str, str]:
-    """Every string in ``lang`` (Vietnamese when the language is not offered)."""
+#: Labels of what only officers see: left out of the public's pages, which hold no word of it.
+OFFICER_ONLY = ("owners", "id_numbers")
+
+
+def strings(lang: str, officer: bool = True) -> dict[str, str]:
+    """Every string in ``lang`` (Vietnamese when the language is not offered); without
+    ``officer``, not the labels of owners' data."""
     lang = lang if lang in LANGS else "vi"
-    return {key: texts[lang] for key, texts in STRINGS.items()}
+    return {key: texts[lang] for key, texts in STRINGS.items() if officer or key not in OFFICER_ONLY}

@@ -63,7 +63,8 @@ def page_config(kind: str, conn: Any, lang: str, api: str) -> dict[str, Any]:
     west, south, east, north = data.data_bbox(conn)
     scenarios = data.scenarios(conn)
     return {
-        "kind": kind, "lang": lang, "t": strings(lang), "api": api, "user": _user(), "csrf": auth.csrf_token(),
+        "kind": kind, "lang": lang, "t": strings(lang, officer=context.is_officer()), "api": api, "user": _user(),
+        "csrf": auth.csrf_token(),
         "parcelsMinZoom": PARCELS_MIN_ZOOM,
         "view": _view(((south + north) / 2, (west + east) / 2)),
         "landUse": data.land_use_colors(conn),
