@@ -9,7 +9,7 @@ LANDFLOOD_* environment); development: ``landflood serve``.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request, url_for
+from flask import Flask, Response, g, request, url_for
 
 from landflood.settings import Settings, load_settings
 from maps.web import bp as maps_bp
@@ -42,12 +42,37 @@ CDN_ASSETS = {
 _CDN_HOSTS = ("unpkg.com", "cdnjs.cloudflare.com", "cdn.jsdelivr.net")
 
 
+#: Content-Security-Policy of the maps' pages, whose every script carries the request's nonce
+#: (``maps.pages.build``). Styles may be inline: Leaflet and the legend set element styles.
+MAPS_CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob: https://tile.openstreetmap.org; connect-src 'self'; font-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+#: pygeoapi's pages (and the OpenAPI viewers) use inline scripts and handlers, so scripts may be
+#: inline there; everything still comes from this site, and no other site may frame them.
+PAGES_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+             "img-src 'self' data: blob: https://tile.openstreetmap.org https://cdn.redoc.ly; connect-src 'self'; "
+             "font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+             "form-action 'self'; frame-ancestors 'self'")
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """The API and the maps; settings from the environment when not given."""
     app = create_api(settings or load_settings())
     app.register_blueprint(maps_bp)
     app.after_request(_local_assets)
+    app.after_request(_security_headers)
     return app
+
+
+def _security_headers(resp: Response) -> Response:
+    """No content sniffing anywhere; on HTML, a Content-Security-Policy and no framing by other sites."""
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    if resp.mimetype == "text/html":
+        nonce = getattr(g, "csp_nonce", None)
+        resp.headers["Content-Security-Policy"] = MAPS_CSP.format(nonce=nonce) if nonce else PAGES_CSP
+        resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+        resp.headers["Referrer-Policy"] = "same-origin"
+    return resp
 
 
 def _local_assets(resp: Response) -> Response:

@@ -100,12 +100,14 @@ class Start(MacroElement):
         self.basemap, self.plain = basemap, plain
 
 
-def build(kind: str, config: dict[str, Any], assets: Assets, online_basemap: bool = True) -> str:
+def build(kind: str, config: dict[str, Any], assets: Assets, online_basemap: bool = True,
+          nonce: str | None = None) -> str:
     """The whole HTML page of map ``kind`` ('flood-risk' or 'land-use').
 
     ``config`` becomes ``window.LF_CONFIG`` (words, URLs, legend, scenarios, user, maybe data).
     With ``online_basemap`` False (exports) the plain background is shown first and
-    OpenStreetMap is only offered in the layer control.
+    OpenStreetMap is only offered in the layer control. ``nonce``: put on every script element, for
+    the served page's Content-Security-Policy.
     """
     t = config["t"]
     view = config["view"]
@@ -128,6 +130,8 @@ def build(kind: str, config: dict[str, Any], assets: Assets, online_basemap: boo
     folium.LayerControl(collapsed=True).add_to(m)
     Start(basemap.get_name(), plain.get_name()).add_to(m)
     html = root.render()
+    if nonce:
+        html = re.sub(r"<script\b", f'<script nonce="{nonce}"', html)
     return html.replace("<html>", f'<html lang="{config["lang"]}">', 1)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
@@ -97,7 +98,9 @@ def map_page(kind: str) -> Response:
     lang = _lang()
     with context.state().pools.read() as conn:
         config = page_config(kind, conn, lang, context.state().settings.public_url.rstrip("/"))
-    html = pages.build(kind, config, pages.Assets.served(lambda f: url_for("maps.static", filename=f)))
+    g.csp_nonce = secrets.token_urlsafe(16)  # the page's scripts carry it (see landflood.app's CSP)
+    html = pages.build(kind, config, pages.Assets.served(lambda f: url_for("maps.static", filename=f)),
+                       nonce=g.csp_nonce)
     return _no_store(Response(html, mimetype="text/html"))
 
 

@@ -225,3 +225,11 @@ def test_the_openapi_pages_render_without_internet(server: Server, offline_tab: 
     external = [u for u in offline_tab.requests if not u.startswith(server.url) and not u.startswith("data:")]
     # Only ReDoc's decorations try the internet (a font, its "powered by" logo); the page does not need them.
     assert all("fonts.googleapis.com" in u or "cdn.redoc.ly" in u for u in external), external
+
+
+@pytest.mark.parametrize("path", ["/collections/parcels/items?f=html&limit=5", "/collections?f=html", "/?f=html"])
+def test_the_apis_html_pages_keep_within_their_content_security_policy(server: Server, offline_tab: Page,
+                                                                         path: str) -> None:
+    offline_tab.page.goto(f"{server.url}{path}")
+    offline_tab.page.wait_for_load_state("networkidle")
+    assert not [e for e in offline_tab.errors if "Content Security Policy" in e], offline_tab.errors

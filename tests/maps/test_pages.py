@@ -89,3 +89,19 @@ def test_export_refuses_a_bad_bbox(city_db: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["maps", "export", "--out", str(tmp_path), "--bbox", "1,2,3"],
                                 env={"LANDFLOOD_DATABASE_URL": city_db})
     assert result.exit_code == 1 and "minlon,minlat,maxlon,maxlat" in result.output
+
+
+def test_html_has_security_headers_and_every_map_script_its_nonce(server: Server) -> None:
+    status, headers, html = get(f"{server.url}/maps/land-use")
+    csp = headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts and all(f'nonce="{nonce}"' in s for s in scripts)
+    assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]  # no inline script without the nonce
+    assert "frame-ancestors 'self'" in csp and headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert get(f"{server.url}/maps/land-use")[1]["Content-Security-Policy"] != csp  # a new nonce each time
+    _, api_headers, _ = get(f"{server.url}/collections/parcels/items?f=html&limit=2")
+    assert "frame-ancestors 'self'" in api_headers["Content-Security-Policy"]
+    _, json_headers, _ = get(f"{server.url}/collections/parcels/items?limit=1")
+    assert json_headers["X-Content-Type-Options"] == "nosniff" and "Content-Security-Policy" not in json_headers
