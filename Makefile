@@ -12,6 +12,7 @@ help:
 	@echo "make test-fast  the same without the slow tests (extra clusters, the browser)"
 	@echo "make lint   the gates only: ruff, mypy, the import contracts (seconds)"
 	@echo "make setup  only the set-up steps; each is skipped when already done"
+	@echo "make soak   the long fault runs: a restart under load for 60 s, a load killed at 20 moments"
 	@echo "make fuzz   generated requests against /openapi, FUZZ_CASES=50000 random ones per role"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml (needs network)"
 	@echo "make clean  delete the managed cluster, .venv and var/"
@@ -109,3 +110,10 @@ FUZZ_CASES ?= 50000
 .PHONY: fuzz
 fuzz: setup
 	FUZZ_CASES=$(FUZZ_CASES) $(PY) -m pytest tests/api/test_generated_requests.py -q -p no:cacheprovider
+
+# The long fault runs: PostgreSQL restarted under 8 clients for 60 s, and an ETL load killed at
+# 20 random moments (make test runs shorter versions of both).
+.PHONY: soak
+soak: setup
+	LANDFLOOD_SOAK_SECONDS=60 LANDFLOOD_KILLS=20 $(PY) -m pytest tests/api/test_restart_under_load.py \
+		tests/etl/test_kills.py -q -s -p no:cacheprovider

@@ -40,7 +40,8 @@ def parcel_polygon(ward_index: int, i: int) -> Polygon:
     return Polygon([(x0, y0), (x0 + 11.987, y0), (x0 + 11.987, y0 + 19.991), (x0, y0 + 19.991)])
 
 
-def _load(url: str) -> None:
+def load_city(url: str) -> None:
+    """The known city into the database at ``url``."""
     eng = create_engine(url)
     with eng.begin() as conn:
         extent = box(KNOWN_E - 1000, KNOWN_N - 1000, KNOWN_E + 1500, KNOWN_N + 1500)
@@ -95,7 +96,7 @@ def _load(url: str) -> None:
 @pytest.fixture(scope="session")
 def api_db(databases, migrated_template) -> str:
     url = databases.create("landflood_api", template=migrated_template)
-    _load(url)
+    load_city(url)
     return url
 
 

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import create_engine
 
 from landdb import api_users
-from tests.api.conftest import GENERATED_LOG, PUBLIC_URL, _load, make_settings
+from tests.api.conftest import GENERATED_LOG, PUBLIC_URL, load_city, make_settings
 
 CASES = int(os.environ.get("FUZZ_CASES", "500"))
 RANDOM = "FUZZ_CASES" in os.environ  # make fuzz: new inputs each run; the normal run repeats the same ones
@@ -43,7 +43,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @pytest.fixture(scope="module")
 def fuzz_db(databases, migrated_template) -> str:
     url = databases.create("landflood_fuzz", template=migrated_template)
-    _load(url)
+    load_city(url)
     return url
 
 

@@ -28,7 +28,7 @@ from flood import scenarios
 from landdb import api_users
 from landdb import parcels as parcel_db
 from landdb import rasters as rasterdb
-from tests.api.conftest import KNOWN_E, KNOWN_N, OWNER_ID, OWNER_NAME, _load, make_settings
+from tests.api.conftest import KNOWN_E, KNOWN_N, OWNER_ID, OWNER_NAME, load_city, make_settings
 
 RES, N = 5.0, 200
 X0, Y1 = KNOWN_E - 200, KNOWN_N + 800  # the DEM: 1 km x 1 km, the known city in its south-west
@@ -72,7 +72,7 @@ def _add_city_extras(conn, dem_path: Path) -> None:
 def proc_db(databases, migrated_template, tmp_path_factory) -> dict:
     """The known city, the extras and the pipeline's results; its URL and an officer's token."""
     url = databases.create("landflood_proc", template=migrated_template)
-    _load(url)
+    load_city(url)
     tmp = tmp_path_factory.mktemp("processes")
     with rasterio.open(tmp / "dem.tif", "w", driver="GTiff", width=N, height=N, count=1, dtype="float32",
                        crs="EPSG:5897", transform=from_origin(X0, Y1, RES, RES), nodata=-9999) as dst:
