@@ -139,7 +139,7 @@ def _by_wards(plausible: list[tuple[Candidate, np.ndarray]], ward_codes: Sequenc
         )
     scores = []
     for cand, xy in plausible:
-        inside = [shapely.contains_xy(wards[c], px, py) for c, (px, py) in zip(codes[known], xy[known])]
+        inside = [shapely.contains_xy(wards[c], px, py) for c, (px, py) in zip(codes[known], xy[known], strict=True)]
         scores.append((float(np.mean(inside)), cand))
     scores.sort(key=lambda s: -s[0])
     (best, cand), (second, _) = scores[0], scores[1]

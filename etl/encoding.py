@@ -97,13 +97,13 @@ def _build_tables() -> tuple[dict[str, dict[int, str]], dict[str, dict[str, byte
     cp1252 = _base_table("cp1252")
     cp1258 = _base_table("cp1258")
     tcvn3 = {b: c for b, c in cp1252.items() if b < 0xA0}
-    tcvn3.update(zip(_TCVN3_BYTES, _TCVN3_LETTERS))
+    tcvn3.update(zip(_TCVN3_BYTES, _TCVN3_LETTERS, strict=True))
     vni = {b: c for b, c in cp1252.items() if b < 0xC0}
     vni_marks = {}
-    for byte, marks in zip(_VNI_MARK_BYTES, _VNI_MARKS):
+    for byte, marks in zip(_VNI_MARK_BYTES, _VNI_MARKS, strict=True):
         vni[byte] = vni[byte - 0x20] = marks
         vni_marks[marks, False], vni_marks[marks, True] = byte, byte - 0x20
-    for byte, letter in zip(_VNI_SINGLE_BYTES, _VNI_SINGLE_LETTERS):
+    for byte, letter in zip(_VNI_SINGLE_BYTES, _VNI_SINGLE_LETTERS, strict=True):
         vni[byte], vni[byte - 0x20] = letter, letter.upper()
     cp1258_marks = {(t, cap): ord(t.encode("cp1258")) for t in _TONES for cap in (False, True)}
     decoding = {"cp1258": cp1258, "tcvn3": tcvn3, "vni": vni}
@@ -131,7 +131,7 @@ def _compose(letter: str, single: dict[str, bytes], mark_codes: dict[tuple[str, 
 
 _DECODE, _ENCODE = _build_tables()
 _UNDEFINED = {
-    name: re.compile("[%s]" % "".join(chr(b) for b in range(256) if b not in table))
+    name: re.compile(f"[{''.join(chr(b) for b in range(256) if b not in table)}]")
     for name, table in _DECODE.items()
 }
 

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from pyproj import CRS, Transformer
 from sqlalchemy import Connection, Engine
@@ -39,14 +38,13 @@ class LoadOptions:
     actor: str = "etl"
 
 Progress = Callable[[int, int | None], None]  # (rows just read, total rows or None)
-R = TypeVar("R", bound=LoadReport)
 
 
 def no_progress(rows: int, total: int | None) -> None:
     """A Progress that shows nothing."""
 
 
-def timed(report: R, load: Callable[[], None]) -> R:
+def timed[R: LoadReport](report: R, load: Callable[[], None]) -> R:
     """Run ``load``; a DataError becomes ``report.error`` (nothing loaded); the time goes in the report."""
     started = time.perf_counter()
     try:

@@ -91,7 +91,7 @@ def city_points(batch: read.Batch, transformer: Transformer | None) -> tuple[lis
         problems[i] = f"outside Hanoi (lon {lon[j]:.5f}, lat {lat[j]:.5f}); wrong coordinates or --crs?"
         city[i] = None
     hexes = shapely.to_wkb(shapely.set_srid(city, CITY_SRID), hex=True, include_srid=True)
-    return [h if p is None and h is not None else None for h, p in zip(hexes, problems)], problems
+    return [h if p is None and h is not None else None for h, p in zip(hexes, problems, strict=True)], problems
 
 
 def parse_time(value: object) -> tuple[dt.datetime, bool]:

@@ -233,7 +233,8 @@ def _check_near_city(src: rasterio.DatasetReader, crs: rasterio.crs.CRS, path: P
                         f"(Hanoi: lon {hx0}…{hx1}, lat {hy0}…{hy1}). Is its CRS right? (--crs overrides the file's)")
 
 
-def _source_nodata(src: rasterio.DatasetReader, path: Path, kind: str, opts: RasterOptions, report: RasterReport) -> float | None:
+def _source_nodata(src: rasterio.DatasetReader, path: Path, kind: str, opts: RasterOptions,
+                   report: RasterReport) -> float | None:
     """The source's nodata: --nodata, the declared one, NaN, or None; refuses an undeclared marker."""
     if opts.nodata is not None:
         return opts.nodata
@@ -271,7 +272,8 @@ def _target_grid(src: rasterio.DatasetReader, crs: rasterio.crs.CRS, report: Ras
 
 
 @contextmanager
-def _warped(src: rasterio.DatasetReader, crs: rasterio.crs.CRS, nodata: float | None, grid: _Grid) -> Iterator[WarpedVRT]:
+def _warped(src: rasterio.DatasetReader, crs: rasterio.crs.CRS, nodata: float | None,
+            grid: _Grid) -> Iterator[WarpedVRT]:
     """The raster as it will be written: float32, EPSG:5897, nodata -9999, on ``grid``."""
     with WarpedVRT(src, src_crs=crs, src_nodata=nodata, crs=_CITY, transform=grid.transform,
                    width=grid.width, height=grid.height, resampling=grid.resampling, nodata=NODATA,

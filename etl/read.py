@@ -150,14 +150,16 @@ def _check_shapefile_complete(path: Path) -> None:
         head, size = parts[".shp"]
         declared = int.from_bytes(head[24:28], "big") * 2
         if size < declared:
-            raise DataError(f"{path.name}: the .shp is truncated ({size:,} of {declared:,} bytes); copy the whole file again")
+            raise DataError(f"{path.name}: the .shp is truncated ({size:,} of {declared:,} bytes); "
+                            "copy the whole file again")
     if ".dbf" in parts:
         head, size = parts[".dbf"]
         records, header_len, record_len = (int.from_bytes(head[4:8], "little"), int.from_bytes(head[8:10], "little"),
                                            int.from_bytes(head[10:12], "little"))
         declared = header_len + records * record_len
         if size < declared:
-            raise DataError(f"{path.name}: the .dbf is truncated ({size:,} of {declared:,} bytes); copy the whole file again")
+            raise DataError(f"{path.name}: the .dbf is truncated ({size:,} of {declared:,} bytes); "
+                            "copy the whole file again")
 
 
 def _dbf_encoding(path: Path, info: dict) -> tuple[str | None, bool]:
@@ -187,12 +189,14 @@ def _gdal_batches(src: Source, batch_size: int) -> Iterator[Batch]:
     kwargs = {"ENCODING": "ISO-8859-1"} if src.raw_text else {}
     row = 1
     try:
-        with pyogrio.open_arrow(src.path, layer=src.layer, batch_size=batch_size, use_pyarrow=True, **kwargs) as (meta, reader):
+        with pyogrio.open_arrow(src.path, layer=src.layer, batch_size=batch_size, use_pyarrow=True,
+                                **kwargs) as (meta, reader):
             geom_col = meta["geometry_name"] or "wkb_geometry"
             for rb in reader:
                 n = rb.num_rows
                 cols = {name: rb.column(name).to_pylist() for name in rb.schema.names if name != geom_col}
-                wkb = rb.column(geom_col).to_numpy(zero_copy_only=False) if geom_col in rb.schema.names else np.full(n, None)
+                has_geom = geom_col in rb.schema.names
+                wkb = rb.column(geom_col).to_numpy(zero_copy_only=False) if has_geom else np.full(n, None)
                 geoms = shapely.from_wkb(wkb, on_invalid="ignore")
                 yield Batch(np.arange(row, row + n), cols, geoms)
                 row += n

@@ -123,7 +123,7 @@ def idw(x: np.ndarray, y: np.ndarray, xs: np.ndarray, ys: np.ndarray, values: np
     """Inverse-distance weighted values at (x, y); exact at the points themselves."""
     num, den = np.zeros(np.shape(x)), np.zeros(np.shape(x))
     exact = np.full(np.shape(x), np.nan)
-    for px, py, v in zip(xs, ys, values):
+    for px, py, v in zip(xs, ys, values, strict=True):
         d2 = (x - px) ** 2 + (y - py) ** 2
         exact = np.where(d2 < 1e-6, v, exact)
         wgt = 1.0 / np.maximum(d2, 1e-6) ** (power / 2)

@@ -95,7 +95,8 @@ def gauge_totals(conn: Connection, start: dt.datetime, end: dt.datetime) -> list
     """), {"start": start, "end": end})]
 
 
-def latest_rain(conn: Connection, window_h: float = 3.0) -> tuple[dt.datetime | None, list[tuple[str, float, float, float]]]:
+def latest_rain(conn: Connection,
+                window_h: float = 3.0) -> tuple[dt.datetime | None, list[tuple[str, float, float, float]]]:
     """(time of the newest observation, [(gauge, x, y, rate mm/h of its newest observation)])
     over gauges that reported within ``window_h`` hours of the newest observation."""
     rows = conn.execute(text(f"""
@@ -168,11 +169,12 @@ def events_near(conn: Connection, geom_wkb: bytes, radius_m: float) -> list[dict
 
 def parcels_in(conn: Connection, bbox: tuple[float, float, float, float], batch: int = 50_000) -> Iterator[list[tuple]]:
     """Batches of (ward, sheet, parcel, land-use code, WKB) of current parcels touching ``bbox``."""
+    params = {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "srid": CITY_SRID}
     result = conn.execute(text("""
         SELECT ward_code, map_sheet, parcel_no, land_use_code, ST_AsBinary(geom)
         FROM parcel_versions
         WHERE valid_to IS NULL AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, :srid)
-    """).execution_options(stream_results=True, yield_per=batch), {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "srid": CITY_SRID})
+    """).execution_options(stream_results=True, yield_per=batch), params)
     for part in result.partitions():
         yield [(r[0], int(r[1]), int(r[2]), r[3], bytes(r[4])) for r in part]
 

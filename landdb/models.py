@@ -211,8 +211,9 @@ _PARCEL_KEY = ("ward_code", "map_sheet", "parcel_no")
 
 #: The natural key packed into one bigint (15 bits of map sheet, 17 of ward code, 31 of parcel
 #: number; map_sheets caps sheet numbers at MAX_MAP_SHEET), so that indexes and joins on the key compare
-#: one integer instead of three columns with text. The order keeps the fields that vary most apart when PostgreSQL's bigint hash folds
-#: the two 32-bit halves together (ward first made hash joins on it collide badly).
+#: one integer instead of three columns with text. The order keeps the fields that vary most apart
+#: when PostgreSQL's bigint hash folds the two 32-bit halves together (ward first made hash joins on
+#: it collide badly).
 PARCEL_KEY_SQL = "(map_sheet::bigint << 48) | (ward_code::bigint << 31) | parcel_no::bigint"
 
 
@@ -249,7 +250,8 @@ class ParcelVersion(Base):
     parcel_key: Mapped[int] = _parcel_key()
     land_use_code: Mapped[str] = mapped_column(ForeignKey("land_use_types.code"), index=True)
     area_legal_m2: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), comment="Area as recorded")
-    area_m2: Mapped[float] = mapped_column(Double, Computed("ST_Area(geom)", persisted=True), comment="Area on the VN-2000 plane")
+    area_m2: Mapped[float] = mapped_column(Double, Computed("ST_Area(geom)", persisted=True),
+                                           comment="Area on the VN-2000 plane")
     address: Mapped[str | None] = mapped_column(Text)
     commune_code: Mapped[str | None] = mapped_column(Text, index=True, comment="Current commune, assigned spatially")
     source: Mapped[str | None] = mapped_column(Text, comment="The load or edit that made this version")
@@ -345,7 +347,8 @@ class WaterloggingPoint(Base):
     name_key: Mapped[str | None] = mapped_column(
         Text, Computed("landflood_name_key(name, district)", persisted=True), index=True,
         comment="Name and district as one key (landflood_name_key): the identity of a hotspot without a code")
-    max_depth_m: Mapped[Decimal | None] = mapped_column(Numeric(4, 2), comment="Deepest flooding the source records here")
+    max_depth_m: Mapped[Decimal | None] = mapped_column(
+        Numeric(4, 2), comment="Deepest flooding the source records here")
     trigger_rain_mm: Mapped[Decimal | None] = mapped_column(
         Numeric(6, 1), comment="Rain that floods the hotspot, as the source records it")
     geom = mapped_column(_geom("POINT"), nullable=False)

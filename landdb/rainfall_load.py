@@ -212,7 +212,8 @@ def _flag_spikes(conn: Connection, p: dict) -> Sequence[Row]:
           AND k.rate > :spike_ratio_to_others * k.median
     """), p)
     return conn.execute(text(f"""
-        SELECT row_no, station, {staging.LOCAL_TIME.format('observed_at')}, round(rate::numeric, 1), n FROM stage_rain_spikes
+        SELECT row_no, station, {staging.LOCAL_TIME.format('observed_at')}, round(rate::numeric, 1), n
+        FROM stage_rain_spikes
         WHERE n < :spike_min_other_stations ORDER BY row_no
     """), p).all()
 
@@ -254,7 +255,8 @@ def stage_rejects(conn: Connection) -> list[tuple[int, str | None, str]]:
     """(row, "station time" or the station alone, reason) of every flagged row."""
     return [tuple(r) for r in conn.execute(text(f"""
         SELECT row_no,
-               CASE WHEN observed_at IS NULL THEN station ELSE station || ' ' || {staging.LOCAL_TIME.format('observed_at')} END,
+               CASE WHEN observed_at IS NULL THEN station
+                    ELSE station || ' ' || {staging.LOCAL_TIME.format('observed_at')} END,
                problem
         FROM stage_rain WHERE problem IS NOT NULL ORDER BY row_no
     """))]

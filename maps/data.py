@@ -74,7 +74,7 @@ def admin_geojson(conn: psycopg.Connection, bbox: tuple[float, ...] | None = Non
     where, params = "a.valid_to IS NULL AND a.level = 'commune'", {}
     if bbox:
         where += " AND a.geom && ST_Transform(ST_MakeEnvelope(%(x1)s, %(y1)s, %(x2)s, %(y2)s, 4326), 5897)"
-        params = dict(zip(("x1", "y1", "x2", "y2"), bbox))
+        params = dict(zip(("x1", "y1", "x2", "y2"), bbox, strict=True))
     row = conn.execute(f"""
         SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
             'type', 'Feature', 'id', a.code,
@@ -112,7 +112,7 @@ def _collection(conn: psycopg.Connection, select: str, params: dict[str, Any]) -
 
 
 def count_parcels(conn: psycopg.Connection, bbox: tuple[float, ...]) -> int:
-    params = dict(zip(("x1", "y1", "x2", "y2"), bbox))
+    params = dict(zip(("x1", "y1", "x2", "y2"), bbox, strict=True))
     row = conn.execute(f"SELECT count(*) FROM parcel_versions v WHERE v.valid_to IS NULL "
                        f"AND v.geom && {_ENVELOPE}", params).fetchone()
     return int(_one(row)[0])
@@ -120,7 +120,7 @@ def count_parcels(conn: psycopg.Connection, bbox: tuple[float, ...]) -> int:
 
 def export_layers(conn: psycopg.Connection, bbox: tuple[float, ...], lang: str) -> dict[str, Any]:
     """Public parcels (no owners), zones, hotspots with events, gauges with recent rain, communes."""
-    params = dict(zip(("x1", "y1", "x2", "y2"), bbox))
+    params = dict(zip(("x1", "y1", "x2", "y2"), bbox, strict=True))
     name = "name_en" if lang == "en" else "name_vi"
     geo = "ST_AsGeoJSON(ST_Transform({g}, 4326), 7)::json"
     parcels = _collection(conn, f"""

@@ -36,6 +36,11 @@ def colorize(depth: np.ndarray) -> np.ndarray:
     return rgba
 
 
+def legend_steps() -> list[dict[str, float | str]]:
+    """DEPTH_STEPS for maps.js's legend: each edge with its colour as CSS ``rgba()``."""
+    return [{"min": edge, "color": f"rgba({r},{g},{b},{a / 255:.2f})"} for edge, (r, g, b, a) in DEPTH_STEPS]
+
+
 def _lonlat(x: float, y: float) -> tuple[float, float]:
     r = 6378137.0
     return math.degrees(x / r), math.degrees(2 * math.atan(math.exp(y / r)) - math.pi / 2)

@@ -57,7 +57,7 @@ def export_config(conn: psycopg.Connection, kind: str, bbox: tuple[float, ...], 
         "fitBounds": [[bbox[1], bbox[0]], [bbox[3], bbox[2]]],
         "landUse": data.land_use_colors(conn), "legend": data.land_use_types(conn) if kind == "land-use" else [],
         "waterCodes": sorted(WATER_CODES), "wards": data.wards(conn), "scenarios": scenarios,
-        "depthSteps": [{"min": e, "color": "rgba(%d,%d,%d,%.2f)" % (*c[:3], c[3] / 255)} for e, c in depth.DEPTH_STEPS],
+        "depthSteps": depth.legend_steps(),
         "exportedAt": dt.date.today().isoformat(),
         "data": layers,
     }

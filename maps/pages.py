@@ -46,7 +46,8 @@ class Assets:
         """Links to the app's copies; ``static_url(filename)`` makes a file's URL."""
         return cls(js=[("leaflet", static_url(f"{LEAFLET}/leaflet.js")), ("vectorgrid", static_url(VECTORGRID)),
                        ("landflood_maps", static_url("maps.js"))],
-                   css=[("leaflet_css", static_url(f"{LEAFLET}/leaflet.css")), ("landflood_maps_css", static_url("maps.css"))])
+                   css=[("leaflet_css", static_url(f"{LEAFLET}/leaflet.css")),
+                        ("landflood_maps_css", static_url("maps.css"))])
 
     @classmethod
     def embedded(cls) -> Assets:

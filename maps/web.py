@@ -73,7 +73,7 @@ def page_config(kind: str, conn: Any, lang: str, api: str) -> dict[str, Any]:
         "legend": data.land_use_types(conn) if kind == "land-use" else [],
         "wards": data.wards(conn),
         "scenarios": scenarios,
-        "depthSteps": [{"min": edge, "color": "rgba(%d,%d,%d,%.2f)" % (*c[:3], c[3] / 255)} for edge, c in depth.DEPTH_STEPS],
+        "depthSteps": depth.legend_steps(),
         "routes": {"home": url_for("maps.home"), "signIn": url_for("maps.sign_in"), "signOut": url_for("maps.sign_out"),
                    "admin": url_for("maps.admin_units"), "risk": url_for("maps.home") + "api/parcels/",
                    "depth": url_for("maps.home") + "api/flood-depth/"},

@@ -62,7 +62,8 @@ class Collection:
 
 
 def _current_or_dated(code: str, start: str) -> str:
-    return f"CASE WHEN {start}_to IS NULL THEN {code} ELSE {code} || '@' || to_char({start}_from, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
+    return (f"CASE WHEN {start}_to IS NULL THEN {code} "
+            f"ELSE {code} || '@' || to_char({start}_from, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END")
 
 
 _RIGHTS_OF_VERSION = (
@@ -82,7 +83,8 @@ PARCELS = Collection(
     id_sql=_current_or_dated("v.parcel_id", "v.valid"),
     key="v.id",
     id_where="v.parcel_id = split_part(%(id)s, '@', 1) AND CASE WHEN strpos(%(id)s, '@') = 0 "
-    "THEN v.valid_to IS NULL ELSE to_char(v.valid_from, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') = split_part(%(id)s, '@', 2) END",
+    "THEN v.valid_to IS NULL "
+    "ELSE to_char(v.valid_from, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') = split_part(%(id)s, '@', 2) END",
     current="v.valid_to IS NULL",
     time_start="v.valid_from", time_end="v.valid_to",
     keywords=("cadastre", "parcel", "thửa đất", "địa chính"),

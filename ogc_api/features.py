@@ -141,7 +141,8 @@ def _where(q: ItemsQuery, params: dict[str, Any]) -> list[str]:
         start, end = q.datetime
         end_sql = coll.time_end or coll.time_start
         if start is not None and start == end:  # an instant: what was valid then
-            where.append(f"{coll.time_start} <= {tr.bind(start)} AND ({end_sql} IS NULL OR {end_sql} > {tr.bind(start)})"
+            where.append(f"{coll.time_start} <= {tr.bind(start)} "
+                         f"AND ({end_sql} IS NULL OR {end_sql} > {tr.bind(start)})"
                          if coll.time_end else f"{coll.time_start} = {tr.bind(start)}")
         else:
             if start is not None:
@@ -160,7 +161,8 @@ def _where(q: ItemsQuery, params: dict[str, Any]) -> list[str]:
     for name, value in q.equals:
         prop = coll.prop(name)
         sql = tr.property_sql(name, "query parameter")
-        where.append(f"{sql}::text = {tr.bind(value)}" if prop and prop.type != "string" else f"{sql} = {tr.bind(value)}")
+        where.append(f"{sql}::text = {tr.bind(value)}" if prop and prop.type != "string"
+                     else f"{sql} = {tr.bind(value)}")
     if q.filter is not None:
         where.append(tr.sql(q.filter))
     return where or ["TRUE"]

@@ -49,7 +49,8 @@ def _geojson(text: str) -> Response:
     """GeoJSON, or with ``f=jsonld`` the same document as GeoJSON-LD (pygeoapi's HTML pages
     fetch it for their embedded JSON-LD block)."""
     if request.args.get("f") == "jsonld":
-        return Response('{"@context": "' + GEOJSON_LD_CONTEXT + '", ' + text.lstrip()[1:], mimetype="application/ld+json")
+        return Response('{"@context": "' + GEOJSON_LD_CONTEXT + '", ' + text.lstrip()[1:],
+                        mimetype="application/ld+json")
     return Response(text, mimetype=GEOJSON)
 
 
@@ -122,6 +123,7 @@ def queryables(cid: str) -> Response:
            "type": "object", "title": coll.title_en if g.lang == "en" else coll.title_vi,
            "properties": props, "additionalProperties": False}
     if wants_html():
-        return _render("collections/queryables.html", {**doc, "queryables": props, "collections_path": base.rsplit("/", 1)[0],
+        return _render("collections/queryables.html", {**doc, "queryables": props,
+                                                        "collections_path": base.rsplit("/", 1)[0],
                                                         "dataset_path": base}, cid)
     return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/schema+json")

@@ -37,7 +37,8 @@ _LINK = [{"type": "text/html", "rel": "about", "title": "landflood", "href": "ht
 REPORT_METADATA: dict[str, Any] = {
     "version": "1.0.0",
     "id": "flood-risk-report",
-    "title": {"en": "Flood-risk report for a parcel or an area", "vi": "Báo cáo nguy cơ ngập cho thửa đất hoặc khu vực"},
+    "title": {"en": "Flood-risk report for a parcel or an area",
+              "vi": "Báo cáo nguy cơ ngập cho thửa đất hoặc khu vực"},
     "description": {
         "en": "Modelled water depth per rainfall scenario, the risk class, observed flood events nearby and a "
               "short plain-language summary, for a parcel (parcel_id) or a geometry (GeoJSON, CRS84).",

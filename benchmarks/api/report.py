@@ -64,12 +64,13 @@ def summary(args, machine: dict, scenarios: list[str], verification: dict, runs:
     for scenario in scenarios:
         for name in SCENARIOS[scenario][1]:
             mine = [r for r in runs if r["scenario"] == scenario and r["server"] == name]
+            responses = max(1, sum(r["requests"] for r in mine))
             table.setdefault(scenario, {})[name] = {
                 "rps": _median([r["rps"] for r in mine]),
                 "p50_ms": _median([r["p50_us"] / 1000 for r in mine]),
                 "p99_ms": _median([r["p99_us"] / 1000 for r in mine]),
                 "errors": sum(r["errors"] for r in mine),
-                "kib_per_response": round(sum(r["bytes"] for r in mine) / max(1, sum(r["requests"] for r in mine)) / 1024, 1),
+                "kib_per_response": round(sum(r["bytes"] for r in mine) / responses / 1024, 1),
             }
         t = table[scenario]
         t["ratio_rps_landflood_tipg"] = _ratio(t["landflood"]["rps"], t["tipg"]["rps"])
@@ -91,7 +92,8 @@ def summary(args, machine: dict, scenarios: list[str], verification: dict, runs:
                      "clients": args.clients, "workers": args.workers, "threads": args.threads,
                      "load_generator": "wrk (Debian), Lua script rotating over a fixed URL list, keep-alive",
                      "servers": {
-                         "landflood": f"gunicorn -w {args.workers} --threads {args.threads} 'landflood.app:create_app()'",
+                         "landflood": f"gunicorn -w {args.workers} --threads {args.threads} "
+                                      "'landflood.app:create_app()'",
                          "tipg": f"uvicorn tipg.main:app --workers {args.workers} (uvloop, httptools)",
                          "pygeoapi": f"gunicorn -w {args.workers} --threads {args.threads} pygeoapi.flask_app:APP "
                                      "(provider PostgreSQL = pygeoapi.provider.sql.PostgreSQLProvider)"}},
@@ -130,7 +132,8 @@ def markdown(r: dict) -> str:
                          f"{x['errors']} | {x['kib_per_response']:.1f} | {ratio} |")
     lines += ["", "One request at a time (median ms): each server over HTTP, and the SQL landflood sends "
               "for the same requests run directly in PostgreSQL.", "",
-              "| scenario | SQL (landflood's statements) | landflood HTTP | landflood overhead | tipg HTTP | pygeoapi HTTP |",
+              "| scenario | SQL (landflood's statements) | landflood HTTP | landflood overhead "
+              "| tipg HTTP | pygeoapi HTTP |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for scenario, seq in r["sequential_p50_ms"].items():
         sql = r["sql_landflood"][scenario]["median_ms"]

@@ -228,10 +228,10 @@ def _verify(bases: dict[str, str], urls: dict[str, list[dict]], url: str) -> dic
         for scenario in ("bbox-1000", "cql2-bbox"):
             for req in urls[scenario][:5]:
                 where = "land_use = 'ODT' AND " if "filter" in req else ""
+                box = "ST_Transform(ST_MakeEnvelope(:a, :b, :c, :d, 4326), 5897)"
                 db = conn.execute(text(
-                    f"SELECT count(*) FROM {VIEW} WHERE {where}geom && ST_Transform(ST_MakeEnvelope(:a, :b, :c, :d, 4326), 5897) "
-                    "AND ST_Intersects(geom, ST_Transform(ST_MakeEnvelope(:a, :b, :c, :d, 4326), 5897))"),
-                    dict(zip("abcd", req["bbox"]))).scalar()
+                    f"SELECT count(*) FROM {VIEW} WHERE {where}geom && {box} AND ST_Intersects(geom, {box})"),
+                    dict(zip("abcd", req["bbox"], strict=True))).scalar()
                 row = {"bbox": req["bbox"], "database": db}
                 for name, base in bases.items():
                     doc, content_type = _fetch_json(base, name, req, problems, scenario)
@@ -266,7 +266,8 @@ def _verify(bases: dict[str, str], urls: dict[str, list[dict]], url: str) -> dic
             for name, pt in coords.items():
                 row[f"{name}_offset_m"] = round(_metres(coords["landflood"], pt), 3)
                 if row[f"{name}_offset_m"] > 0.01:
-                    problems.append(f"{name} item {req['id']}: first vertex {row[f'{name}_offset_m']} m from landflood's")
+                    problems.append(f"{name} item {req['id']}: first vertex {row[f'{name}_offset_m']} m "
+                                    "from landflood's")
         checks["item"].append(row)
     for scenario in ("tiles-z14", "tiles-z16"):
         for req in urls[scenario][:5]:

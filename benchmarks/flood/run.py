@@ -147,7 +147,8 @@ def main() -> None:
     out = BENCH / f"flood-{stamp}.json"
     load = os.getloadavg()
     out.write_text(json.dumps({"rows": rows, "tools": tools, "loadavg": load, "cpus": os.cpu_count()}, indent=2))
-    print("\n| DEM | cells | tool | seconds | cells/s | landflood speed-up |\n| --- | ---: | --- | ---: | ---: | ---: |")
+    print("\n| DEM | cells | tool | seconds | cells/s | landflood speed-up |"
+          "\n| --- | ---: | --- | ---: | ---: | ---: |")
     for r in rows:
         for tool in ["landflood", *[t for t in TOOL_PACKAGES if t in r]]:
             sec = r[tool]

@@ -40,10 +40,7 @@ import folium  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from landdb.database import (
-    ensure_database,  # noqa: E402
-    libpq_url,  # noqa: E402
-)
+from landdb.database import ensure_database, libpq_url  # noqa: E402
 from landflood.settings import Settings  # noqa: E402
 from maps import data  # noqa: E402
 from maps.pages import LEAFLET, STATIC  # noqa: E402
@@ -221,13 +218,15 @@ def _view_bounds(browser, url: str) -> list[list[float]]:
     page = context.new_page()
     page.goto(url)
     page.wait_for_selector("html[data-lf-ready]")
-    b = page.evaluate("() => { const b = LF.map.getBounds(); return [[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]]; }")
+    b = page.evaluate("() => { const b = LF.map.getBounds(); "
+                      "return [[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]]; }")
     context.close()
     return b
 
 
 def markdown(result: dict) -> str:
-    lines = ["| page | zoom | parcels in view | requests | page weight (MB) | first contentful paint (ms) | parcels drawn (ms) |",
+    lines = ["| page | zoom | parcels in view | requests | page weight (MB) "
+             "| first contentful paint (ms) | parcels drawn (ms) |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in result["rows"]:
         fcp = "—" if r["fcp_ms"] is None else f"{r['fcp_ms']:.0f}"
@@ -269,10 +268,11 @@ def main() -> None:
         app.terminate()
         app.wait()
         static_srv.shutdown()
+    chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
     result = {"date": dt.datetime.now().isoformat(timespec="seconds"), "parcels": args.parcels,
               "rounds": args.rounds, "centre": centre, "viewport": VIEWPORT, "rows": rows,
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "chromium": subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip(),
+                          "chromium": chromium,
                           "load_average": os.getloadavg()}}
     out = var / f"maps-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(result, indent=2))

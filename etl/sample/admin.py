@@ -92,7 +92,7 @@ def _spec_points(specs: Iterable[places.CommuneSpec]) -> tuple[np.ndarray, np.nd
     for k, spec in enumerate(specs):
         lon, lat = np.array(spec.points).T
         x, y = to_city(lon, lat)
-        xy += list(zip(np.atleast_1d(x), np.atleast_1d(y)))
+        xy += list(zip(np.atleast_1d(x), np.atleast_1d(y), strict=True))
         owner += [k] * len(spec.points)
     return np.array(xy), np.array(owner)
 
@@ -132,10 +132,11 @@ class Admin:
         out = [Commune(s.code, s.name, "phuong", s.district_code, districts[s.district_code], s.valid_from,
                        False, geoms[k], 250.0) for k, s in enumerate(specs)]
         dist_code = self._synthetic_districts(synth)
-        for k, xy in enumerate(synth):
+        for k in range(len(synth)):
             dcode = dist_code[k]
             out.append(Commune(f"9{k + 1:04d}", f"Xã Mô Phỏng {k + 1}", "xa", dcode,
-                               f"Huyện Mô Phỏng {int(dcode) - 900}", OLD_VALID_FROM, True, geoms[len(specs) + k], 500.0))
+                               f"Huyện Mô Phỏng {int(dcode) - 900}", OLD_VALID_FROM, True,
+                               geoms[len(specs) + k], 500.0))
         return out
 
     def _synthetic_districts(self, synth: np.ndarray) -> list[str]:
@@ -216,7 +217,7 @@ def write_geojson(path: Path, units: list[Unit]) -> None:
     """Write the units as a GeoJSON FeatureCollection in WGS 84 (MultiPolygons)."""
     geoms = geoms_to_lonlat(np.array([shapely.multipolygons(shapely.get_parts(u.geom)) for u in units], dtype=object))
     features = []
-    for u, g in zip(units, geoms):
+    for u, g in zip(units, geoms, strict=True):
         props = {"code": u.code, "name": u.name, "level": u.level, "kind": u.kind, "parent_code": u.parent_code,
                  "valid_from": u.valid_from, "valid_to": u.valid_to, "predecessors": ",".join(u.predecessors)}
         features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(g)})

@@ -57,7 +57,7 @@ class Lots:
     along: np.ndarray  # float: position along the lane (for house numbers)
     on_road: np.ndarray  # bool: faces the main road rather than a lane
 
-    def take(self, keep: np.ndarray) -> "Lots":
+    def take(self, keep: np.ndarray) -> Lots:
         return Lots(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
 
 

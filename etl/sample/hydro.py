@@ -80,7 +80,8 @@ def _features(centerline: shapely.LineString, dyke_west: shapely.LineString, dyk
     taken: BaseGeometry = shapely.Polygon()
     candidates: list[tuple[str, str, BaseGeometry]] = [(name, "MNC", poly) for name, poly in lakes]
     candidates.append(("Sông Hồng", "SON", shapely.buffer(centerline, CHANNEL_HALF_WIDTH, cap_style="flat")))
-    candidates += [(name, "SON", shapely.buffer(line, STREAM_HALF_WIDTH[name], cap_style="flat")) for name, line in streams]
+    candidates += [(name, "SON", shapely.buffer(line, STREAM_HALF_WIDTH[name], cap_style="flat"))
+                   for name, line in streams]
     candidates += [("Đê Hữu Hồng", "DTL", shapely.buffer(dyke_west, DYKE_HALF_WIDTH, cap_style="flat")),
                    ("Đê Tả Hồng", "DTL", shapely.buffer(dyke_east, DYKE_HALF_WIDTH, cap_style="flat"))]
     for name, code, geom in candidates:

@@ -44,7 +44,8 @@ def write_parcels(path: Path, batches: Iterator[pa.RecordBatch], fmt: str, encod
     reader = pa.RecordBatchReader.from_batches(schema, batches)
     common = {"geometry_name": "geometry", "geometry_type": "MultiPolygon", "crs": "EPSG:5897"}
     if fmt == "gpkg":
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "%04d-%02d-%02dT00:00:00.000Z" % STAMP})
+        year, month, day = STAMP
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": f"{year:04d}-{month:02d}-{day:02d}T00:00:00.000Z"})
         try:
             write_arrow(reader, path, layer=LAYER, driver="GPKG", **common)
         finally:

@@ -53,11 +53,11 @@ class _Rows:
     on_road: np.ndarray
     name: np.ndarray  # feature name for water/dyke parcels, "" otherwise
 
-    def take(self, idx: np.ndarray) -> "_Rows":
+    def take(self, idx: np.ndarray) -> _Rows:
         return _Rows(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
 
     @staticmethod
-    def concat(parts: list["_Rows"]) -> "_Rows":
+    def concat(parts: list[_Rows]) -> _Rows:
         return _Rows(*(np.concatenate([getattr(p, f) for p in parts]) for f in _Rows.__dataclass_fields__))
 
 
@@ -77,7 +77,7 @@ class _Sheets:
             ix, iy = (a.ravel() for a in np.meshgrid(np.arange(cols), np.arange(rows)))
             cells = shapely.box(minx + ix * s, maxy - (iy + 1) * s, minx + (ix + 1) * s, maxy - iy * s)
             hit = shapely.intersects(cells, shapely.buffer(c.geom, 1.0))
-            numbers = {(int(a), int(b)): k + 1 for k, (a, b) in enumerate(zip(ix[hit], iy[hit]))}
+            numbers = {(int(a), int(b)): k + 1 for k, (a, b) in enumerate(zip(ix[hit], iy[hit], strict=True))}
             self._grids[c.code] = (minx, maxy, s, numbers)
         return self._grids[c.code]
 
@@ -184,7 +184,7 @@ class ParcelGenerator:
         communes = [self.admin.communes[k] for k in rows.commune]
         codes = landuse.finish_codes(rows.code, np.array([c.kind for c in communes], dtype=object), r.random(len(x)))
         self.touched.update(c.code for c in communes)
-        sheets = [self.sheets.assign(c, a, b) for c, a, b in zip(communes, x, y)]
+        sheets = [self.sheets.assign(c, a, b) for c, a, b in zip(communes, x, y, strict=True)]
         street = self.streets.main(sb.x, sb.y, sb.i, sb.j)
         streets = self.streets.old_quarter_streets(x, y) if sb.kind == landuse.PHO_CO else [street] * len(x)
         cols = {"MaXa": [c.code for c in communes], "SoTo": [s for s, _ in sheets], "SoThua": [n for _, n in sheets],
@@ -220,7 +220,7 @@ class ParcelGenerator:
 
     def _owners(self, codes: np.ndarray, whole: np.ndarray, communes: list[Commune], streets: list[str],
                 r: np.random.Generator) -> dict[str, list]:
-        personal = [code in PERSONAL and not w for code, w in zip(codes, whole)]
+        personal = [code in PERSONAL and not w for code, w in zip(codes, whole, strict=True)]
         persons = iter(self.people.persons(sum(personal), r))
         out: dict[str, list] = {"TenChu": [], "SoCCCD": [], "NamSinh": []}
         for k, c in enumerate(communes):

@@ -133,7 +133,8 @@ def hotspots() -> tuple[Hotspot, ...]:
 
 @cache
 def gauges() -> tuple[Gauge, ...]:
-    return tuple(Gauge(r["station_id"], r["station_name"], float(r["lon"]), float(r["lat"])) for r in _rows("gauges.csv"))
+    return tuple(Gauge(r["station_id"], r["station_name"], float(r["lon"]), float(r["lat"]))
+                 for r in _rows("gauges.csv"))
 
 
 @cache

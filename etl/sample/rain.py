@@ -44,8 +44,10 @@ STORMS = (
     Storm(2, dt.datetime(2025, 6, 13, 12, tzinfo=TZ), 5.5, (45.0, 60.0), 12.0, (105.805, 21.030), 3_500.0),
 )
 #: Earlier storms known only from the events they left: (start, typical rain at a hotspot, mm).
-PAST_STORMS = ((dt.datetime(2008, 10, 31, 3, 0, tzinfo=TZ), 330.0), (dt.datetime(2016, 5, 24, 16, 30, tzinfo=TZ), 150.0),
-               (dt.datetime(2024, 9, 8, 6, 0, tzinfo=TZ), 170.0), (dt.datetime(2025, 8, 26, 4, 0, tzinfo=TZ), 210.0))
+PAST_STORMS = ((dt.datetime(2008, 10, 31, 3, 0, tzinfo=TZ), 330.0),
+               (dt.datetime(2016, 5, 24, 16, 30, tzinfo=TZ), 150.0),
+               (dt.datetime(2024, 9, 8, 6, 0, tzinfo=TZ), 170.0),
+               (dt.datetime(2025, 8, 26, 4, 0, tzinfo=TZ), 210.0))
 
 
 def hourly_rain(storm: Storm, seed: int) -> np.ndarray:
@@ -85,10 +87,11 @@ def write_rainfall(path: Path, seed: int) -> dict[int, np.ndarray]:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["station_id", "station_name", "lon", "lat", "time", "rain_mm"])
         for storm in STORMS:
-            for g, values in zip(places.gauges(), series[storm.key]):
+            for g, values in zip(places.gauges(), series[storm.key], strict=True):
                 for k, v in enumerate(values):
                     t = storm.start + dt.timedelta(hours=k + 1)
-                    w.writerow([g.station_id, g.station_name, f"{g.lon:.4f}", f"{g.lat:.4f}", t.isoformat(), f"{v:.1f}"])
+                    w.writerow([g.station_id, g.station_name, f"{g.lon:.4f}", f"{g.lat:.4f}", t.isoformat(),
+                                f"{v:.1f}"])
     return series
 
 
@@ -107,12 +110,12 @@ def write_events(path: Path, seed: int, series: dict[int, np.ndarray]) -> int:
     spots = places.hotspots()
     bowls = hotspot_depressions(seed)
     for start, typical in PAST_STORMS:
-        for h, (_, _, depth, _) in zip(spots, bowls):
+        for h, (_, _, depth, _) in zip(spots, bowls, strict=True):
             rain = typical * r.uniform(0.7, 1.3)
             rows += _event(h.code, start + dt.timedelta(minutes=int(r.integers(0, 180))), rain, rain * 0.55, depth, r)
     for storm in STORMS:
         totals, peaks, when = _at_hotspots(series[storm.key], spots)
-        for k, (h, (_, _, depth, _)) in enumerate(zip(spots, bowls)):
+        for k, (h, (_, _, depth, _)) in enumerate(zip(spots, bowls, strict=True)):
             start = storm.start + dt.timedelta(hours=float(when[k]) + 0.5)
             rows += _event(h.code, start, totals[k], peaks[k], depth, r)
     rows.sort(key=lambda e: (e[1], e[0]))

@@ -140,7 +140,7 @@ def _distance(x: np.ndarray, y: np.ndarray, line: shapely.Geometry) -> np.ndarra
     """Distance from points to a polyline or ring (numpy: no point objects for millions of pixels)."""
     xy = shapely.get_coordinates(line)
     best = np.full(x.shape, np.inf)
-    for (ax, ay), (bx, by) in zip(xy[:-1], xy[1:]):
+    for (ax, ay), (bx, by) in zip(xy[:-1], xy[1:], strict=True):
         dx, dy = bx - ax, by - ay
         t = np.clip(((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy), 0.0, 1.0)
         np.minimum(best, np.hypot(x - ax - t * dx, y - ay - t * dy), out=best)

@@ -97,7 +97,8 @@ def _run(settings: Settings, what: str, load: Callable[[Engine, Callable[[int, i
 def _summary(report: LoadReport) -> None:
     """One screen: what was read, what happened, the first rejects."""
     c = _console
-    c.print(f"[bold]{report.kind}[/bold] from {escape(report.source)}" + (f" (layer {report.layer})" if report.layer else ""))
+    layer = f" (layer {report.layer})" if report.layer else ""
+    c.print(f"[bold]{report.kind}[/bold] from {escape(report.source)}{layer}")
     if report.crs:
         c.print(f"  CRS {report.crs} ({report.crs_source}), text {report.encoding} ({report.encoding_source})")
     for w in report.warnings:
@@ -274,7 +275,8 @@ def raster(settings: Settings, path: Path, kind: str, scenario: str | None, name
     if kind == "dem" and scenario:
         raise click.UsageError("--scenario only goes with --kind flood-depth")
     if name is not None and not NAME_RE.match(name):
-        raise click.BadParameter("use lower-case letters, digits, '.', '_' and '-', such as dem-5m", param_hint="--name")
+        raise click.BadParameter("use lower-case letters, digits, '.', '_' and '-', such as dem-5m",
+                                 param_hint="--name")
     opts = RasterOptions(name=name, crs=crs, nodata=nodata, replace=replace, dry_run=dry_run)
     _run(settings, f"raster from {path.name}",
          lambda engine, _: load_raster(engine, settings, path, kind, scenario, opts), report_path, _raster_summary)

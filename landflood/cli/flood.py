@@ -87,7 +87,8 @@ def condition(dem: Path, out_dir: Path, epsilon: bool, min_volume_m3: float) -> 
         frame.to_file(out_dir / "depressions.gpkg", layer="depressions", driver="GPKG")
     total = sum(d.volume_m3 for d in found)
     _console.print(f"[bold]{escape(dem.name)}[/bold]: {grid.shape[1]} × {grid.shape[0]} cells; {len(found):,} "
-                   f"depressions of at least {min_volume_m3:g} m³ holding {total:,.0f} m³; written to {escape(str(out_dir))}")
+                   f"depressions of at least {min_volume_m3:g} m³ holding {total:,.0f} m³; "
+                   f"written to {escape(str(out_dir))}")
 
 
 @flood.command()
@@ -144,7 +145,8 @@ def run(settings: Settings, dem: Path | None, rain_mm: float | None, duration_h:
     data = rep.report()
     r = rep.result
     _console.print(f"[bold]{escape(storm.name)}[/bold]: {storm.rain_mm:g} mm in {storm.duration_h:g} h, drains "
-                   f"{storm.drainage_mm_h:g} mm/h, infiltration {'on' if storm.infiltration else 'off'}; DEM {escape(rep.dem)}")
+                   f"{storm.drainage_mm_h:g} mm/h, infiltration {'on' if storm.infiltration else 'off'}; "
+                   f"DEM {escape(rep.dem)}")
     _console.print(f"  max depth {r.max_depth_m:.2f} m; flooded {r.flooded_area_m2 / 1e6:,.3f} km² (≥ 1 cm, permanent "
                    f"water excluded)")
     _console.print(f"  rain {r.rain_volume_m3:,.0f} m³ = stored {r.stored_volume_m3:,.0f} + drained "
@@ -191,7 +193,8 @@ def _gauge_pairs(values: tuple[str, ...]) -> dict[str, float]:
         try:
             out[code.strip()] = float(rate.replace(",", "."))
         except ValueError:
-            raise click.BadParameter(f"{v!r}: write CODE=MM_PER_HOUR, such as --gauge HN-RG01=45", param_hint="--gauge") from None
+            raise click.BadParameter(f"{v!r}: write CODE=MM_PER_HOUR, such as --gauge HN-RG01=45",
+                                     param_hint="--gauge") from None
         if not sep:
             raise click.BadParameter(f"{v!r}: write CODE=MM_PER_HOUR", param_hint="--gauge")
     return out
@@ -256,8 +259,9 @@ def validate(settings: Settings, scenario: str, report_path: Path | None) -> Non
                    + (f" (from {v.events_from})" if v.events_from else " (all recorded)"))
     _console.print(f"  hit rate {rate}: {v.hits} of {v.hotspots_observed} hotspots with events have ≥ {FLOODED_M:g} m "
                    f"of water within {HIT_RADIUS_M:g} m")
-    _console.print(f"  false-alarm area {v.false_alarm_area_m2 / 1e6:,.3f} km² ({share} of the {v.flooded_area_m2 / 1e6:,.3f} "
-                   f"km² flooded ≥ {FLOODED_M:g} m lies over {FAR_M:g} m from every hotspot)")
+    _console.print(f"  false-alarm area {v.false_alarm_area_m2 / 1e6:,.3f} km² "
+                   f"({share} of the {v.flooded_area_m2 / 1e6:,.3f} km² flooded ≥ {FLOODED_M:g} m "
+                   f"lies over {FAR_M:g} m from every hotspot)")
     missed = [h["code"] for h in v.hotspots if not h["hit"]]
     if missed:
         _console.print(f"  missed: {', '.join(missed[:30])}" + (" …" if len(missed) > 30 else ""))

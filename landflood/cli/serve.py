@@ -37,5 +37,6 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
                        ("parcels (HTML)", "/collections/parcels/items?f=html"), ("OpenAPI", "/openapi"),
                        ("flood-risk map", "/maps/flood-risk"), ("land-use map", "/maps/land-use")):
         click.echo(f"  {what:22} {url}{path}")
-    click.echo("  owners' data is for officers: `landflood users add NAME --role officer` prints a token to sign in with")
+    click.echo("  owners' data is for officers: "
+               "`landflood users add NAME --role officer` prints a token to sign in with")
     app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)

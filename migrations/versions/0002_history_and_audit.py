@@ -40,6 +40,7 @@ GENERATED = {"parcel_versions": ("parcel_id", "parcel_key", "area_m2"), "rights"
 def _keep_history(table: str) -> str:
     kept = [c for c in ("valid_to", "commune_code") if c in MUTABLE[table]]
     resets = " ".join(f"n.{c} := OLD.{c};" for c in (*kept, *GENERATED[table]))
+    edited = f"{table} keeps history: close version % (set valid_to) and insert a new version instead of editing it"
     return f"""
 CREATE FUNCTION landflood_keep_history_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -55,7 +56,7 @@ BEGIN
     END IF;
     {resets}
     IF n IS DISTINCT FROM OLD THEN
-        RAISE EXCEPTION '{table} keeps history: close version % (set valid_to) and insert a new version instead of editing it',
+        RAISE EXCEPTION '{edited}',
             OLD.id USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;

@@ -71,7 +71,8 @@ def load_city(url: str) -> None:
         conn.execute(text(
             "INSERT INTO waterlogging_points (code, name, street, district, geom) VALUES "
             "('UN001', 'Ngã tư Hàng Bạc', 'Hàng Bạc', 'Hoàn Kiếm', ST_SetSRID(ST_MakePoint(:e, :n), 5897)), "
-            "('UN002', 'Phố Tràng Tiền', 'Tràng Tiền', 'Hoàn Kiếm', ST_SetSRID(ST_MakePoint(:e + 150, :n + 60), 5897))"),
+            "('UN002', 'Phố Tràng Tiền', 'Tràng Tiền', 'Hoàn Kiếm', "
+            "ST_SetSRID(ST_MakePoint(:e + 150, :n + 60), 5897))"),
             {"e": KNOWN_E + 5, "n": KNOWN_N + 5})
         conn.execute(text(
             "INSERT INTO flood_events (point_id, started_at, duration_min, max_depth_m, rain_mm) "

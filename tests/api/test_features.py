@@ -117,7 +117,8 @@ def test_output_in_vn2000_equals_the_survey_within_a_millimetre(client, api_db) 
             "WHERE valid_to IS NULL")).all())
     eng.dispose()
     assert served.keys() == stored.keys()
-    worst = max(abs(a - b) for pid in stored for p, q in zip(served[pid], stored[pid]) for a, b in zip(p, q))
+    worst = max(abs(a - b) for pid in stored for p, q in zip(served[pid], stored[pid], strict=True)
+                for a, b in zip(p, q, strict=True))
     assert worst < 0.001
     assert served["00070-1-1"][0] == [KNOWN_E, KNOWN_N]
 

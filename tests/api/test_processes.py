@@ -63,7 +63,7 @@ def _add_city_extras(conn, dem_path: Path) -> None:
                           "(:c, :c, 'Phố Thử', ST_SetSRID(ST_MakePoint(:x, :y), 5897))"),
                      {"c": code, "x": x, "y": y})
     conn.execute(text("INSERT INTO rain_gauges (code, name, geom) VALUES ('HN-RG02', 'Tây Hồ', "
-                      "ST_SetSRID(ST_MakePoint(:x, :y), 5897))"), dict(zip("xy", EXTRA_POINTS["UN003"])))
+                      "ST_SetSRID(ST_MakePoint(:x, :y), 5897))"), dict(zip("xy", EXTRA_POINTS["UN003"], strict=True)))
     parcel_db.save(conn, parcel_db.ParcelData(key=parcel_db.ParcelKey("00082", 9, 1), land_use_code="MNC",
                                               geom=LAKE, address="Hồ Thử", source="test"))
 
@@ -194,7 +194,7 @@ def test_report_by_geometry_agrees_with_the_parcel(proc, proc_db) -> None:
         doc = post(proc, REPORT, {"geometry": given})
         assert doc["parcel_id"] is None and "address" not in doc
         assert [s["scenario"] for s in doc["scenarios"]] == [s["scenario"] for s in by_id["scenarios"]]
-        for mine, theirs in zip(doc["scenarios"], by_id["scenarios"]):  # from the raster vs stored
+        for mine, theirs in zip(doc["scenarios"], by_id["scenarios"], strict=True):  # from the raster vs stored
             for key in ("max_depth_m", "mean_depth_m", "flooded_fraction"):
                 assert mine[key] == pytest.approx(theirs[key], abs=2e-3), (mine["scenario"], key)
             assert mine["risk_class"] == theirs["risk_class"]
@@ -216,7 +216,8 @@ BAD_REPORTS = [
     ({"parcel_id": PARCEL, "geometry": {"type": "Point", "coordinates": [105.8542, 21.0285]}}, 400, "not both"),
     ({"parcel_id": 5}, 400, "parcel_id must be a string"),
     ({"geometry": {"type": "Polygon", "coordinates": [[[105.85, 21.02], [105.86, 21.03], [105.86, 21.02],
-                                                       [105.85, 21.03], [105.85, 21.02]]]}}, 400, "not valid (Self-intersection"),
+                                                       [105.85, 21.03], [105.85, 21.02]]]}},
+     400, "not valid (Self-intersection"),
     ({"geometry": {"type": "Blob", "coordinates": [1, 2]}}, 400, "not a GeoJSON geometry"),
     ({"geometry": "POINT (105.85 21.03)"}, 400, "must be a GeoJSON geometry or feature object"),
     ({"parcel_id": PARCEL, "geometry": None}, 400, "must be a GeoJSON geometry or feature object"),

@@ -32,7 +32,8 @@ def db(fresh_db: str) -> str:
     numbers as UTM 48N (0.7 km further north) puts the parcels outside it.
     """
     engine = create_engine(fresh_db)
-    square = f"ST_GeomFromText('MULTIPOLYGON((({X0-200} {Y0-300},{X0+1200} {Y0-300},{X0+1200} {Y0+500},{X0-200} {Y0+500},{X0-200} {Y0-300})))', 5897)"
+    ring = f"{X0-200} {Y0-300},{X0+1200} {Y0-300},{X0+1200} {Y0+500},{X0-200} {Y0+500},{X0-200} {Y0-300}"
+    square = f"ST_GeomFromText('MULTIPOLYGON((({ring})))', 5897)"
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO admin_units (code, name, level, kind, valid_from, valid_to, geom) VALUES "

@@ -17,7 +17,8 @@ def lot(i: int, width: float = 8.0, depth: float = 25.0) -> Polygon:
     return Polygon([(x, y), (x + width, y), (x + width, y + depth), (x, y + depth)])
 
 
-def parcels_frame(n: int, ward: str = "00070", crs: int | None = 5897, overrides: dict | None = None) -> gpd.GeoDataFrame:
+def parcels_frame(n: int, ward: str = "00070", crs: int | None = 5897,
+                  overrides: dict | None = None) -> gpd.GeoDataFrame:
     rows = [
         {
             "MaXa": ward, "SoTo": 12 + i // 500, "SoThua": i % 500 + 1, "MaLoaiDat": "ODT",

@@ -41,8 +41,10 @@ def sample_units() -> list[dict]:
     """Hoàn Kiếm in the sample city's format: two old wards merged into one new ward in 2025,
     the new one keeping the code of one of the old ones."""
     return [
-        unit("01", "Thành phố Hà Nội", "province", "thanh_pho", None, "2008-08-01", None, box(105.80, 20.98, 105.90, 21.08)),
-        unit("002", "Quận Hoàn Kiếm", "district", "quan", "01", "2008-08-01", "2025-07-01", box(105.84, 21.01, 105.87, 21.04)),
+        unit("01", "Thành phố Hà Nội", "province", "thanh_pho", None, "2008-08-01", None,
+             box(105.80, 20.98, 105.90, 21.08)),
+        unit("002", "Quận Hoàn Kiếm", "district", "quan", "01", "2008-08-01", "2025-07-01",
+             box(105.84, 21.01, 105.87, 21.04)),
         unit("00070", "Phường Hàng Bạc", "commune", "phuong", "002", "2008-08-01", "2025-07-01",
              box(105.84, 21.01, 105.855, 21.04)),
         unit("00073", "Phường Hàng Buồm", "commune", "phuong", "002", "2008-08-01", "2025-07-01",

@@ -72,7 +72,7 @@ def _unikey(words: str) -> dict[str, bytes]:
     assert len(codes) == len(UNIKEY_ORDER)
     return {
         letter: bytes([code & 0xFF, code >> 8]) if code > 0xFF else bytes([code])
-        for letter, code in zip(UNIKEY_ORDER, codes)
+        for letter, code in zip(UNIKEY_ORDER, codes, strict=True)
     }
 
 

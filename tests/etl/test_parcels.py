@@ -92,7 +92,8 @@ def test_changed_parcel_gets_a_new_version(db: str, tmp_path: Path) -> None:
     path = tmp_path / "thua.gpkg"
     parcels_frame(5).to_file(path)
     load(path)
-    parcels_frame(5, overrides={(2, "MaLoaiDat"): "TMD", (3, "TenChu"): "Vũ Thị Mai", (3, "SoCCCD"): "001190099999"}).to_file(path)
+    edits = {(2, "MaLoaiDat"): "TMD", (3, "TenChu"): "Vũ Thị Mai", (3, "SoCCCD"): "001190099999"}
+    parcels_frame(5, overrides=edits).to_file(path)
     code, report = load(path)
     assert code == 0
     assert (report["inserted"], report["updated"], report["unchanged"]) == (0, 1, 4)

@@ -77,7 +77,8 @@ def test_hourly_faults_are_rejected_and_the_typhoon_passes(fresh_db: str, tmp_pa
     assert report["loaded"] == report["inserted"] == report["read"] - 5
     assert report["stations_created"] == 4 and report["intervals"] == dict.fromkeys(STATIONS, 60)
     assert report["gaps"] == {"LONGBIEN": 2}
-    assert "station LONGBIEN: 2 missing observation(s) in 1 gap(s), the longest 2 h (gaps are not errors)" in report["warnings"]
+    assert ("station LONGBIEN: 2 missing observation(s) in 1 gap(s), the longest 2 h (gaps are not errors)"
+            in report["warnings"])
     peak = query(fresh_db, "SELECT max(rain_mm), sum(rain_mm) FROM rain_observations o "
                            "JOIN rain_gauges g ON g.id = o.gauge_id WHERE g.code = 'LANG'")[0]
     assert peak == (110.0, pytest.approx(sum(TYPHOON)))  # the genuine 110 mm/h peak and ~390 mm day are kept
@@ -90,8 +91,10 @@ def test_second_load_changes_nothing_and_a_corrected_value_updates(fresh_db: str
     code, report = load(path)
     assert (code, report["inserted"], report["stations_created"]) == (0, 96, 4)
     code, report = load(path)
-    assert (code, report["inserted"], report["updated"], report["unchanged"], report["stations_created"]) == (0, 0, 0, 96, 0)
-    corrected = write_csv(tmp_path / "fix.csv", [["LANG", "Láng", "105.8086", "21.0236", "2024-07-20T12:00:00+07:00", "101.5"]])
+    assert (code, report["inserted"], report["updated"], report["unchanged"],
+            report["stations_created"]) == (0, 0, 0, 96, 0)
+    corrected = write_csv(tmp_path / "fix.csv",
+                          [["LANG", "Láng", "105.8086", "21.0236", "2024-07-20T12:00:00+07:00", "101.5"]])
     code, report = load(corrected, "--interval-min", "60")
     assert (code, report["inserted"], report["updated"]) == (0, 0, 1)
     assert counts(fresh_db) == (4, 96)
@@ -101,7 +104,8 @@ def test_daily_vietnamese_table_impossible_total_next_to_a_typhoon_peak(fresh_db
     days = {"LANG": ["3,2", "12", "305,2", "140", "8"], "HADONG": ["0", "15", "2870", "95", "5"],
             "LONGBIEN": ["1,5", "9,8", "280,4", "120,6", "4"]}
     rows = [[s, STATIONS[s][0], str(STATIONS[s][1]).replace(".", ","), str(STATIONS[s][2]).replace(".", ","),
-             f"{18 + d}/07/2024", v] for s, values in days.items() for d, v in enumerate(values) if (s, d) != ("LONGBIEN", 3)]
+             f"{18 + d}/07/2024", v]
+            for s, values in days.items() for d, v in enumerate(values) if (s, d) != ("LONGBIEN", 3)]
     path = write_csv(tmp_path / "mua_ngay.csv", rows, sep=";",
                      header=("Mã trạm", "Tên trạm", "Kinh độ", "Vĩ độ", "Thời gian", "Lượng mưa (mm)"))
     code, report = load(path)
@@ -121,7 +125,8 @@ def test_a_day_over_500_mm_from_plausible_hours_is_rejected_whole(fresh_db: str,
     code, report = load(write_csv(tmp_path / "wet.csv", rows))
     assert code == 3
     assert len(report["rejected"]) == 24 and report["loaded"] == 1
-    assert set(by_key(report).values()) == {"impossible: station LANG has 528.0 mm on 2024-07-20 (more than 500 mm in a day)"}
+    assert set(by_key(report).values()) == {
+        "impossible: station LANG has 528.0 mm on 2024-07-20 (more than 500 mm in a day)"}
 
 
 def test_moved_station_and_new_station_without_position(fresh_db: str, tmp_path: Path) -> None:
@@ -136,14 +141,16 @@ def test_moved_station_and_new_station_without_position(fresh_db: str, tmp_path:
                             header=("ma_tram", "thoi_gian", "luong_mua"), sep=";")
     code, report = load(no_position)
     assert code == 3
-    assert by_key(report) == {"NEW 2024-07-20 04:00": "new station NEW has no position: give its lon/lat (or x/y with --crs)"}
+    assert by_key(report) == {
+        "NEW 2024-07-20 04:00": "new station NEW has no position: give its lon/lat (or x/y with --crs)"}
     assert report["intervals"]["LANG"] == 60  # from its stored observations
     assert counts(fresh_db) == (1, 4)
 
 
 def test_geopackage_in_utc_with_x_y_stations(fresh_db: str, tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(
-        {"station_id": ["LANG"] * 3, "time": [f"2024-07-20T{h:02d}:00:00Z" for h in range(3)], "value": [0.0, 1.5, 3.0]},
+        {"station_id": ["LANG"] * 3, "time": [f"2024-07-20T{h:02d}:00:00Z" for h in range(3)],
+         "value": [0.0, 1.5, 3.0]},
         geometry=gpd.GeoSeries([Point(105.8086, 21.0236)] * 3, crs=4326).to_crs(5897),
     )
     frame.to_file(tmp_path / "gauges.gpkg", driver="GPKG")

@@ -8,6 +8,7 @@ encodings) call the generator directly, so they need no DEM and stay quick.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 import unicodedata
@@ -72,7 +73,7 @@ def _overlap_area(geoms: np.ndarray) -> float:
 
 
 def _two_hour_max(values: list[float]) -> float:
-    return max(x + y for x, y in zip(values, values[1:]))
+    return max(x + y for x, y in itertools.pairwise(values))
 
 
 # --- files, counts, determinism -----------------------------------------------------------
@@ -129,7 +130,7 @@ def test_parcels_lie_in_the_commune_they_name(parcels, units):
     old = {u["properties"]["code"]: _city(u) for u in units
            if u["properties"]["level"] == "commune" and u["properties"]["valid_to"]}
     points = shapely.point_on_surface(parcels.geometry.values)
-    inside = [shapely.buffer(old[code], 0.01).contains(p) for code, p in zip(parcels.MaXa, points)]
+    inside = [shapely.buffer(old[code], 0.01).contains(p) for code, p in zip(parcels.MaXa, points, strict=True)]
     assert all(inside)
 
 
@@ -169,7 +170,7 @@ def test_cccd_numbers_follow_the_format_and_the_birth_year(parcels):
     assert ((people.NamSinh >= 2000) == (century == 1)).all()
     assert (people.SoCCCD.str[4:6].astype(int) == people.NamSinh % 100).all()
     owner = defaultdict(set)
-    for cccd, name, year in zip(people.SoCCCD, people.TenChu, people.NamSinh):
+    for cccd, name, year in zip(people.SoCCCD, people.TenChu, people.NamSinh, strict=True):
         owner[cccd].add((name, year))
     assert all(len(v) == 1 for v in owner.values())  # one number, one person
 
@@ -267,13 +268,13 @@ def test_dem_has_lakes_below_and_dykes_above_the_city(sample):
         def at(lon, lat, radius=0.0):
             x, y = to_city(lon, lat)
             angles = np.linspace(0, 2 * np.pi, 16, endpoint=False) if radius else np.zeros(1)
-            pts = zip(x + radius * np.cos(angles), y + radius * np.sin(angles))
+            pts = zip(x + radius * np.cos(angles), y + radius * np.sin(angles), strict=True)
             return np.array([v[0] for v in dem.sample(pts)])
 
         lake, around = at(105.8523, 21.0287), at(105.8523, 21.0287, radius=500)
         assert 3 <= lake.max() <= 5 and (around > lake.max() + 2).all()  # Hoàn Kiếm lake
         x, y = to_city(np.linspace(105.832, 105.850, 400), np.full(400, 21.062))
-        transect = np.array([v[0] for v in dem.sample(zip(x, y))])  # West Lake -> Red River at Nghi Tàm
+        transect = np.array([v[0] for v in dem.sample(zip(x, y, strict=True))])  # West Lake -> Red River at Nghi Tàm
         assert transect.max() > 13.5 and transect.max() - np.median(transect) > 3  # the dyke
         assert at(105.8645, 21.0430).max() < 5  # the river channel at Long Biên bridge
         data = dem.read(1, masked=True)

@@ -64,7 +64,8 @@ def test_vietnamese_csv_with_hotspots_and_events(fresh_db: str, tmp_path: Path) 
     assert (name, street, district) == ("Phố Huế - Hàng Bài", "Phố Huế", "Hoàn Kiếm")
     assert lon == pytest.approx(105.8518, abs=1e-5) and lat == pytest.approx(21.0176, abs=1e-5)
     assert query(fresh_db, """
-        SELECT to_char(e.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), e.duration_min, e.max_depth_m::float, e.rain_mm::float
+        SELECT to_char(e.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), e.duration_min,
+               e.max_depth_m::float, e.rain_mm::float
         FROM flood_events e JOIN waterlogging_points p ON p.id = e.point_id
         WHERE p.code = 'HK-01' ORDER BY e.started_at""") == [
         ("2024-07-20 07:30", 90, 0.35, 85.5),
@@ -81,11 +82,13 @@ def test_english_csv_with_wkt_second_load_changes_nothing_and_edits_update(fresh
     code, report = load(path)
     assert code == 0
     assert (report["inserted"], report["updated"], report["unchanged"]) == (0, 0, 3)
-    edited = write(tmp_path / "hotspots2.csv", HOTSPOTS_EN.replace("Nguyễn Trãi (trước số 275)", "Nguyễn Trãi - Khuất Duy Tiến")
+    edited = write(tmp_path / "hotspots2.csv",
+                   HOTSPOTS_EN.replace("Nguyễn Trãi (trước số 275)", "Nguyễn Trãi - Khuất Duy Tiến")
                    .replace("POINT (105.8276 21.0134)", "POINT (105.8280 21.0134)"))
     code, report = load(edited)
     assert (code, report["inserted"], report["updated"], report["unchanged"]) == (0, 0, 2, 1)
-    assert query(fresh_db, "SELECT name FROM waterlogging_points WHERE code = 'TX-03'") == [("Nguyễn Trãi - Khuất Duy Tiến",)]
+    assert query(fresh_db, "SELECT name FROM waterlogging_points WHERE code = 'TX-03'") == [
+        ("Nguyễn Trãi - Khuất Duy Tiến",)]
     assert counts(fresh_db) == (3, 0)
 
 
@@ -132,7 +135,8 @@ def test_events_of_unknown_hotspots_are_rejected(fresh_db: str, tmp_path: Path) 
     deeper = write(tmp_path / "events2.csv", "ma_diem;thoi_gian_bat_dau;do_sau_cm\nHK-01;2024-09-07T18:00+07:00;52\n")
     code, report = load(deeper)
     assert (code, report["updated"]) == (0, 1)
-    assert query(fresh_db, "SELECT duration_min, max_depth_m::float FROM flood_events WHERE duration_min = 240") == [(240, 0.52)]
+    assert query(fresh_db, "SELECT duration_min, max_depth_m::float FROM flood_events "
+                           "WHERE duration_min = 240") == [(240, 0.52)]
 
 
 def test_bad_rows_are_rejected_with_row_key_and_reason(fresh_db: str, tmp_path: Path) -> None:

@@ -74,7 +74,8 @@ def city(tmp_path: Path, fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> dict
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO map_sheets (ward_code, sheet_no) VALUES ('00070', 12)"))
         for no, (geom, use) in parcels.items():
-            conn.execute(text("INSERT INTO parcels (ward_code, map_sheet, parcel_no) VALUES ('00070', 12, :n)"), {"n": no})
+            conn.execute(text("INSERT INTO parcels (ward_code, map_sheet, parcel_no) VALUES ('00070', 12, :n)"),
+                         {"n": no})
             conn.execute(text(f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, geom) "
                               f"VALUES ('00070', 12, :n, :u, ST_Multi({g}))"), {"n": no, "u": use, "wkt": geom.wkt})
         conn.execute(text(f"INSERT INTO waterlogging_points (code, name, street, geom) VALUES "
@@ -86,7 +87,8 @@ def city(tmp_path: Path, fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> dict
                      {"wkt": f"POINT({X0 + 100} {Y1 - 100})"})
         for hour, mm in ((6, 5.0), (7, 70.0), (8, 60.0), (9, 2.0)):
             conn.execute(text("INSERT INTO rain_observations (gauge_id, observed_at, interval_min, rain_mm) "
-                              "SELECT id, :t, 60, :mm FROM rain_gauges"), {"t": f"2025-09-30 {hour:02d}:00+07", "mm": mm})
+                              "SELECT id, :t, 60, :mm FROM rain_gauges"),
+                         {"t": f"2025-09-30 {hour:02d}:00+07", "mm": mm})
     yield {"url": fresh_db, "dem": path, "engine": engine, "tmp": tmp_path}
     engine.dispose()
 
@@ -117,7 +119,8 @@ def test_run_validate_report_and_nowcast_end_to_end(city: dict):
         assert src.crs.to_epsg() == 5897 and src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert float(src.read(1, masked=True).max()) == pytest.approx(rep["max_depth_m"], rel=1e-5)
     with engine.connect() as conn:
-        risk = dict(conn.execute(text("SELECT parcel_no, risk_class FROM flood_risk WHERE scenario = 'test-100mm'")).all())
+        risk = dict(conn.execute(text("SELECT parcel_no, risk_class FROM flood_risk "
+                                      "WHERE scenario = 'test-100mm'")).all())
         zones = conn.execute(text("SELECT count(*), bool_and(ST_IsValid(geom)) FROM flood_zones "
                                   "WHERE scenario = 'test-100mm'")).one()
         assert rasterdb.get(conn, "depth-test-100mm").kind == "flood_depth"

@@ -29,7 +29,6 @@ from landdb.database import database_url, ensure_database, make_engine
 from landflood.cli import main
 from landflood.errors import DatabaseError
 from landflood.settings import Settings
-
 from tests.helpers import CLUSTERS as TEST_ROOT
 from tests.helpers import REPO, free_port, traversable_by
 

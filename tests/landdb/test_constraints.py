@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 LOT = "MULTIPOLYGON(((588380 2326370, 588390 2326370, 588390 2326390, 588380 2326390, 588380 2326370)))"
 BOWTIE = "MULTIPOLYGON(((588380 2326370, 588390 2326390, 588390 2326370, 588380 2326390, 588380 2326370)))"
 POINT = "POINT(588383.87 2326377.42)"
+LONLAT = "MULTIPOLYGON(((105.85 21.02, 105.86 21.02, 105.86 21.03, 105.85 21.02)))"  # degrees: the wrong SRID
 
 
 def g(wkt: str, srid: int = 5897) -> str:
@@ -44,62 +45,114 @@ def base(conn: Connection) -> Connection:
 
 BAD_ROWS = [
     # administrative units
-    (f"INSERT INTO admin_units (code, name, level, kind, valid_from, geom) VALUES ('00071', 'X', 'commune', 'phuong', '2025-07-01', {g(BOWTIE)})", "ck_admin_units_geom_valid"),
-    (f"INSERT INTO admin_units (code, name, level, kind, valid_from, geom) VALUES ('00071', 'X', 'commune', 'phuong', '2025-07-01', {g('MULTIPOLYGON EMPTY')})", "ck_admin_units_geom_valid"),
-    (f"INSERT INTO admin_units (code, name, level, kind, valid_from, geom) VALUES ('00071', 'X', 'commune', 'phuong', '2025-07-01', ST_GeomFromText('MULTIPOLYGON(((105.85 21.02, 105.86 21.02, 105.86 21.03, 105.85 21.02)))', 4326))", "SRID"),
-    (f"INSERT INTO admin_units (code, name, level, kind, valid_from, geom) VALUES ('HN-1', 'X', 'commune', 'phuong', '2025-07-01', {g(LOT)})", "ck_admin_units_code_format"),
-    (f"INSERT INTO admin_units (code, name, level, kind, valid_from, geom) VALUES ('00071', 'X', 'city', 'phuong', '2025-07-01', {g(LOT)})", "ck_admin_units_level"),
-    (f"INSERT INTO admin_units (code, name, level, kind, valid_from, valid_to, geom) VALUES ('00071', 'X', 'commune', 'phuong', '2025-07-01', '2020-01-01', {g(LOT)})", "ck_admin_units_lifespan"),
-    (f"INSERT INTO admin_units (code, name, level, kind, valid_from, geom) VALUES ('00070', 'Phường Hàng Bạc', 'commune', 'phuong', '2020-01-01', {g(LOT)})", "ex_admin_units_code_lifespan"),
+    ("INSERT INTO admin_units (code, name, level, kind, valid_from, geom) "
+     f"VALUES ('00071', 'X', 'commune', 'phuong', '2025-07-01', {g(BOWTIE)})", "ck_admin_units_geom_valid"),
+    ("INSERT INTO admin_units (code, name, level, kind, valid_from, geom) "
+     f"VALUES ('00071', 'X', 'commune', 'phuong', '2025-07-01', {g('MULTIPOLYGON EMPTY')})",
+     "ck_admin_units_geom_valid"),
+    ("INSERT INTO admin_units (code, name, level, kind, valid_from, geom) "
+     f"VALUES ('00071', 'X', 'commune', 'phuong', '2025-07-01', {g(LONLAT, 4326)})", "SRID"),
+    ("INSERT INTO admin_units (code, name, level, kind, valid_from, geom) "
+     f"VALUES ('HN-1', 'X', 'commune', 'phuong', '2025-07-01', {g(LOT)})", "ck_admin_units_code_format"),
+    ("INSERT INTO admin_units (code, name, level, kind, valid_from, geom) "
+     f"VALUES ('00071', 'X', 'city', 'phuong', '2025-07-01', {g(LOT)})", "ck_admin_units_level"),
+    ("INSERT INTO admin_units (code, name, level, kind, valid_from, valid_to, geom) "
+     f"VALUES ('00071', 'X', 'commune', 'phuong', '2025-07-01', '2020-01-01', {g(LOT)})", "ck_admin_units_lifespan"),
+    ("INSERT INTO admin_units (code, name, level, kind, valid_from, geom) "
+     f"VALUES ('00070', 'Phường Hàng Bạc', 'commune', 'phuong', '2020-01-01', {g(LOT)})",
+     "ex_admin_units_code_lifespan"),
     # land-use types
-    ("INSERT INTO land_use_types (code, name_vi, name_en, color, sort_order) VALUES ('QQQ', 'x', 'x', 'red', 1)", "ck_land_use_types_color_format"),
-    ("INSERT INTO land_use_types (code, name_vi, name_en, color, sort_order) VALUES ('odt2', 'x', 'x', '#ffffff', 1)", "ck_land_use_types_code_format"),
+    ("INSERT INTO land_use_types (code, name_vi, name_en, color, sort_order) "
+     "VALUES ('QQQ', 'x', 'x', 'red', 1)", "ck_land_use_types_color_format"),
+    ("INSERT INTO land_use_types (code, name_vi, name_en, color, sort_order) "
+     "VALUES ('odt2', 'x', 'x', '#ffffff', 1)", "ck_land_use_types_code_format"),
     # map sheets and parcels
     ("INSERT INTO map_sheets (ward_code, sheet_no) VALUES ('70', 1)", "ck_map_sheets_ward_code_format"),
     ("INSERT INTO map_sheets (ward_code, sheet_no, scale) VALUES ('00070', 13, 300)", "ck_map_sheets_scale"),
     ("INSERT INTO map_sheets (ward_code, sheet_no) VALUES ('00070', 0)", "ck_map_sheets_sheet_no_positive"),
-    ("INSERT INTO parcels (ward_code, map_sheet, parcel_no) VALUES ('00070', 99, 1)", "fk_parcels_ward_code_map_sheets"),
+    ("INSERT INTO parcels (ward_code, map_sheet, parcel_no) "
+     "VALUES ('00070', 99, 1)", "fk_parcels_ward_code_map_sheets"),
     ("INSERT INTO parcels (ward_code, map_sheet, parcel_no) VALUES ('00070', 12, 34)", "pk_parcels"),
     ("INSERT INTO parcels (ward_code, map_sheet, parcel_no) VALUES ('00070', 12, -1)", "ck_parcels_parcel_no_positive"),
-    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, geom) VALUES ('00070', 12, 35, 'ODT', {g(LOT)})", "fk_parcel_versions_ward_code_parcels"),
-    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'XYZ', '2010-01-01', '2011-01-01', {g(LOT)})", "fk_parcel_versions_land_use_code_land_use_types"),
-    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', '2010-01-01', '2011-01-01', {g(BOWTIE)})", "ck_parcel_versions_geom_valid"),
-    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', '2010-01-01', '2011-01-01', {g(POINT)})", "Geometry type (Point) does not match column type (MultiPolygon)"),
-    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', -5, '2010-01-01', '2011-01-01', {g(LOT)})", "ck_parcel_versions_area_legal_positive"),
-    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', '2019-01-01', '2021-01-01', {g(LOT)})", "ex_parcel_versions_lifespan"),
-    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, geom) VALUES ('00070', 12, 34, 'ODT', '2023-01-01', {g(LOT)})", "uq_parcel_versions_current"),
-    (f"INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES ('00070', 12, 34, 'ODT', '2012-01-01', '2011-01-01', {g(LOT)})", "ck_parcel_versions_lifespan"),
+    ("INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, geom) "
+     f"VALUES ('00070', 12, 35, 'ODT', {g(LOT)})", "fk_parcel_versions_ward_code_parcels"),
+    ("INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) "
+     f"VALUES ('00070', 12, 34, 'XYZ', '2010-01-01', '2011-01-01', {g(LOT)})",
+     "fk_parcel_versions_land_use_code_land_use_types"),
+    ("INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) "
+     f"VALUES ('00070', 12, 34, 'ODT', '2010-01-01', '2011-01-01', {g(BOWTIE)})", "ck_parcel_versions_geom_valid"),
+    ("INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) "
+     f"VALUES ('00070', 12, 34, 'ODT', '2010-01-01', '2011-01-01', {g(POINT)})",
+     "Geometry type (Point) does not match column type (MultiPolygon)"),
+    ("INSERT INTO parcel_versions "
+     "(ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, valid_from, valid_to, geom) "
+     f"VALUES ('00070', 12, 34, 'ODT', -5, '2010-01-01', '2011-01-01', {g(LOT)})",
+     "ck_parcel_versions_area_legal_positive"),
+    ("INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) "
+     f"VALUES ('00070', 12, 34, 'ODT', '2019-01-01', '2021-01-01', {g(LOT)})", "ex_parcel_versions_lifespan"),
+    ("INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, geom) "
+     f"VALUES ('00070', 12, 34, 'ODT', '2023-01-01', {g(LOT)})", "uq_parcel_versions_current"),
+    ("INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) "
+     f"VALUES ('00070', 12, 34, 'ODT', '2012-01-01', '2011-01-01', {g(LOT)})", "ck_parcel_versions_lifespan"),
     # history cannot be rewritten
     ("UPDATE parcel_versions SET land_use_code = 'TMD' WHERE parcel_no = 34", "close version"),
     ("DELETE FROM parcel_versions WHERE parcel_no = 34", "append-only"),
     ("UPDATE rights SET share = 0.5 WHERE parcel_no = 34", "close version"),
     # parties and rights
-    ("INSERT INTO parties (kind, full_name, id_type, id_number) VALUES ('person', 'Trần Thị Bình', 'CCCD', '12345')", "ck_parties_cccd_format"),
-    ("INSERT INTO parties (kind, full_name, id_type, id_number) VALUES ('person', 'Trần Thị Bình', 'CCCD', '001085012345')", "uq_parties_id_type_id_number"),
+    ("INSERT INTO parties (kind, full_name, id_type, id_number) "
+     "VALUES ('person', 'Trần Thị Bình', 'CCCD', '12345')", "ck_parties_cccd_format"),
+    ("INSERT INTO parties (kind, full_name, id_type, id_number) "
+     "VALUES ('person', 'Trần Thị Bình', 'CCCD', '001085012345')", "uq_parties_id_type_id_number"),
     ("INSERT INTO parties (kind, full_name) VALUES ('alien', 'X')", "ck_parties_kind"),
     ("INSERT INTO parties (kind, full_name, id_type) VALUES ('person', 'X', 'CCCD')", "ck_parties_id_pair"),
-    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share) VALUES ('00070', 12, 34, 1, 'mortgage', 1.5)", "ck_rights_share_range"),
-    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind) VALUES ('00070', 12, 34, 1, 'theft')", "ck_rights_kind"),
-    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind) VALUES ('00070', 12, 34, 999, 'mortgage')", "fk_rights_party_id_parties"),
-    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, valid_from) VALUES ('00070', 12, 34, 1, 'use_right', '2024-01-01')", "uq_rights_current"),
-    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, valid_from, valid_to) VALUES ('00070', 12, 34, 1, 'use_right', '2019-01-01', '2020-06-01')", "ex_rights_lifespan"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share) "
+     "VALUES ('00070', 12, 34, 1, 'mortgage', 1.5)", "ck_rights_share_range"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind) "
+     "VALUES ('00070', 12, 34, 1, 'theft')", "ck_rights_kind"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind) "
+     "VALUES ('00070', 12, 34, 999, 'mortgage')", "fk_rights_party_id_parties"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, valid_from) "
+     "VALUES ('00070', 12, 34, 1, 'use_right', '2024-01-01')", "uq_rights_current"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, valid_from, valid_to) "
+     "VALUES ('00070', 12, 34, 1, 'use_right', '2019-01-01', '2020-06-01')", "ex_rights_lifespan"),
     # flood programme
-    ("INSERT INTO flood_events (point_id, started_at, max_depth_m) VALUES (1, '2025-10-01 07:00+07', 7)", "ck_flood_events_depth_range"),
-    ("INSERT INTO flood_events (point_id, started_at) VALUES (1, '2025-09-30 07:00+07')", "uq_flood_events_point_id_started_at"),
-    ("INSERT INTO flood_events (point_id, started_at) VALUES (42, '2025-09-30 07:00+07')", "fk_flood_events_point_id_waterlogging_points"),
-    (f"INSERT INTO waterlogging_points (id, code, name, geom) OVERRIDING SYSTEM VALUE VALUES (2, 'WP-001', 'dup', {g(POINT)})", "uq_waterlogging_points_code"),
-    ("INSERT INTO rain_observations (gauge_id, observed_at, interval_min, rain_mm) VALUES (1, '2025-09-30 09:00+07', 60, -999)", "ck_rain_observations_rain_range"),
-    ("INSERT INTO rain_observations (gauge_id, observed_at, interval_min, rain_mm) VALUES (1, '2025-09-30 08:00+07', 60, 1)", "pk_rain_observations"),
-    ("INSERT INTO rain_observations (gauge_id, observed_at, interval_min, rain_mm) VALUES (1, '2025-09-30 09:00+07', 0, 1)", "ck_rain_observations_interval_positive"),
-    ("INSERT INTO flood_scenarios (name, kind, rain_mm, duration_h, drainage_mm_h) VALUES ('Bad Name', 'design', 100, 2, 25)", "ck_flood_scenarios_name_format"),
-    ("INSERT INTO flood_scenarios (name, kind, rain_mm, duration_h, drainage_mm_h) VALUES ('dry', 'design', 0, 2, 25)", "ck_flood_scenarios_storm_positive"),
-    (f"INSERT INTO rasters (name, kind, path, crs, width, height, res_m, footprint) VALUES ('d', 'flood_depth', '/x.tif', 'EPSG:5897', 10, 10, 5, ST_GeometryN({g(LOT)}, 1))", "ck_rasters_depth_has_scenario"),
-    ("INSERT INTO flood_risk (scenario, ward_code, map_sheet, parcel_no, max_depth_m, mean_depth_m, flooded_fraction, risk_class) VALUES ('design-100mm-2h', '00070', 12, 34, 0.5, 0.2, 1.2, 'high')", "ck_flood_risk_fraction_range"),
-    ("INSERT INTO flood_risk (scenario, ward_code, map_sheet, parcel_no, max_depth_m, mean_depth_m, flooded_fraction, risk_class) VALUES ('design-100mm-2h', '00070', 12, 34, 0.5, 0.2, 0.5, 'extreme')", "ck_flood_risk_risk_class"),
-    ("INSERT INTO flood_risk (scenario, ward_code, map_sheet, parcel_no, max_depth_m, mean_depth_m, flooded_fraction, risk_class) VALUES ('design-100mm-2h', '00070', 12, 34, 0.2, 0.5, 0.5, 'high')", "ck_flood_risk_depths"),
-    ("INSERT INTO flood_risk (scenario, ward_code, map_sheet, parcel_no, max_depth_m, mean_depth_m, flooded_fraction, risk_class) VALUES ('nope', '00070', 12, 34, 0.5, 0.2, 0.5, 'high')", "fk_flood_risk_scenario_flood_scenarios"),
-    (f"INSERT INTO flood_zones (scenario, depth_min_m, depth_max_m, risk_class, geom) VALUES ('design-100mm-2h', 0.5, 0.3, 'high', {g(LOT)})", "ck_flood_zones_depths"),
-    ("INSERT INTO audit_log (actor, action, table_name, row_key) VALUES ('me', 'EDIT', 'parties', '1')", "ck_audit_log_action"),
+    ("INSERT INTO flood_events (point_id, started_at, max_depth_m) "
+     "VALUES (1, '2025-10-01 07:00+07', 7)", "ck_flood_events_depth_range"),
+    ("INSERT INTO flood_events (point_id, started_at) "
+     "VALUES (1, '2025-09-30 07:00+07')", "uq_flood_events_point_id_started_at"),
+    ("INSERT INTO flood_events (point_id, started_at) "
+     "VALUES (42, '2025-09-30 07:00+07')", "fk_flood_events_point_id_waterlogging_points"),
+    ("INSERT INTO waterlogging_points (id, code, name, geom) "
+     f"OVERRIDING SYSTEM VALUE VALUES (2, 'WP-001', 'dup', {g(POINT)})", "uq_waterlogging_points_code"),
+    ("INSERT INTO rain_observations (gauge_id, observed_at, interval_min, rain_mm) "
+     "VALUES (1, '2025-09-30 09:00+07', 60, -999)", "ck_rain_observations_rain_range"),
+    ("INSERT INTO rain_observations (gauge_id, observed_at, interval_min, rain_mm) "
+     "VALUES (1, '2025-09-30 08:00+07', 60, 1)", "pk_rain_observations"),
+    ("INSERT INTO rain_observations (gauge_id, observed_at, interval_min, rain_mm) "
+     "VALUES (1, '2025-09-30 09:00+07', 0, 1)", "ck_rain_observations_interval_positive"),
+    ("INSERT INTO flood_scenarios (name, kind, rain_mm, duration_h, drainage_mm_h) "
+     "VALUES ('Bad Name', 'design', 100, 2, 25)", "ck_flood_scenarios_name_format"),
+    ("INSERT INTO flood_scenarios (name, kind, rain_mm, duration_h, drainage_mm_h) "
+     "VALUES ('dry', 'design', 0, 2, 25)", "ck_flood_scenarios_storm_positive"),
+    ("INSERT INTO rasters (name, kind, path, crs, width, height, res_m, footprint) "
+     f"VALUES ('d', 'flood_depth', '/x.tif', 'EPSG:5897', 10, 10, 5, ST_GeometryN({g(LOT)}, 1))",
+     "ck_rasters_depth_has_scenario"),
+    ("INSERT INTO flood_risk "
+     "(scenario, ward_code, map_sheet, parcel_no, max_depth_m, mean_depth_m, flooded_fraction, risk_class) "
+     "VALUES ('design-100mm-2h', '00070', 12, 34, 0.5, 0.2, 1.2, 'high')", "ck_flood_risk_fraction_range"),
+    ("INSERT INTO flood_risk "
+     "(scenario, ward_code, map_sheet, parcel_no, max_depth_m, mean_depth_m, flooded_fraction, risk_class) "
+     "VALUES ('design-100mm-2h', '00070', 12, 34, 0.5, 0.2, 0.5, 'extreme')", "ck_flood_risk_risk_class"),
+    ("INSERT INTO flood_risk "
+     "(scenario, ward_code, map_sheet, parcel_no, max_depth_m, mean_depth_m, flooded_fraction, risk_class) "
+     "VALUES ('design-100mm-2h', '00070', 12, 34, 0.2, 0.5, 0.5, 'high')", "ck_flood_risk_depths"),
+    ("INSERT INTO flood_risk "
+     "(scenario, ward_code, map_sheet, parcel_no, max_depth_m, mean_depth_m, flooded_fraction, risk_class) "
+     "VALUES ('nope', '00070', 12, 34, 0.5, 0.2, 0.5, 'high')", "fk_flood_risk_scenario_flood_scenarios"),
+    ("INSERT INTO flood_zones (scenario, depth_min_m, depth_max_m, risk_class, geom) "
+     f"VALUES ('design-100mm-2h', 0.5, 0.3, 'high', {g(LOT)})", "ck_flood_zones_depths"),
+    ("INSERT INTO audit_log (actor, action, table_name, row_key) "
+     "VALUES ('me', 'EDIT', 'parties', '1')", "ck_audit_log_action"),
 ]
 
 
@@ -120,14 +173,16 @@ def test_good_rows_next_to_the_bad_ones_are_accepted(base: Connection) -> None:
         INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, geom)
             VALUES ('00070', 12, 34, 'TMD', '2024-01-01', {g(LOT)});
     """))
-    versions = base.execute(text("SELECT land_use_code, valid_to IS NULL FROM parcel_versions ORDER BY valid_from")).all()
+    versions = base.execute(text("SELECT land_use_code, valid_to IS NULL FROM parcel_versions "
+                                 "ORDER BY valid_from")).all()
     assert versions == [("ODT", False), ("TMD", True)]
 
 
 def test_back_dated_history_may_abut_but_not_overlap(base: Connection) -> None:
     """Overlaps are refused between rows of one statement too (migration 0006's trigger)."""
     v = "('00070', 12, 34, 'ODT', '{0}', '{1}', " + g(LOT) + ")"
-    insert = "INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom) VALUES "
+    columns = "(ward_code, map_sheet, parcel_no, land_use_code, valid_from, valid_to, geom)"
+    insert = f"INSERT INTO parcel_versions {columns} VALUES "
     base.execute(text(insert + v.format("2010-01-01", "2015-01-01") + ", " + v.format("2015-01-01", "2020-01-01")))
     savepoint = base.begin_nested()
     with pytest.raises(DBAPIError, match="ex_parcel_versions_lifespan") as err:
@@ -155,6 +210,7 @@ def test_audit_log_records_actor_and_change(base: Connection) -> None:
     assert row.before is None and row.after.startswith("2024-01-01")
     assert row.has_geom is False
     inserted = base.execute(text(
-        "SELECT count(*) FROM audit_log WHERE action = 'INSERT' AND table_name IN ('parties', 'rights', 'parcel_versions')"
+        "SELECT count(*) FROM audit_log WHERE action = 'INSERT' "
+        "AND table_name IN ('parties', 'rights', 'parcel_versions')"
     )).scalar()
     assert inserted == 3

@@ -15,7 +15,7 @@ from landdb import parcels
 from landdb.parcels import ParcelData, ParcelKey
 from landflood.errors import DataError, NotFoundError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T1 = dt.datetime(2020, 1, 1, tzinfo=UTC)
 T2 = dt.datetime(2024, 6, 1, tzinfo=UTC)
 T3 = dt.datetime(2025, 8, 1, tzinfo=UTC)

@@ -200,14 +200,15 @@ def test_export_opens_offline(city_db: str, browser, target: dict, tmp_path: Pat
         context = browser.new_context(viewport={"width": 1280, "height": 860}, offline=True)
         page = context.new_page()
         errors, requests = [], []
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
+        # Bind this page's lists: a late event from the previous page must not land in them.
+        page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        page.on("request", lambda r, requests=requests: requests.append(r.url))
         page.goto((tmp_path / f"{kind}.html").as_uri())
         page.wait_for_selector("html[data-lf-ready]")
         expect(page.locator(".lf-legend")).to_contain_text("Chú giải")
-        x, y = page.evaluate("([lat, lon]) => { const p = LF.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
-                             [target["lat"], target["lon"]])
+        x, y = page.evaluate("([lat, lon]) => { const p = LF.map.latLngToContainerPoint([lat, lon]); "
+                             "return [p.x, p.y]; }", [target["lat"], target["lon"]])
         page.mouse.click(x, y)
         expect(page.locator(".leaflet-popup-content .lf-parcel-id")).to_have_text(target["parcel_id"])
         screenshot(page, screenshots / f"export-{kind}.png")
