@@ -12,6 +12,7 @@ The translation to SQL is ours: a property name is looked up in the collection's
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from functools import cache
 from pathlib import Path
@@ -61,10 +62,17 @@ def parse(text: str | None = None, body: str | bytes | dict | None = None) -> as
             raise QueryError(f"filter: {exc.orig_exc}") from exc
     else:
         doc = limits.load_json(body, "the CQL2 JSON filter") if isinstance(body, (str, bytes)) else body
+        if not isinstance(doc, (dict, bool)):
+            raise QueryError(f"filter: a CQL2 JSON filter is an object such as {_JSON_EXAMPLE} (or true or false), "
+                             f"not {json.dumps(doc)[:40]}")
         try:
             tree = parse_json(_rewrite_json(doc))
+        except QueryError:
+            raise
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            raise QueryError(f"filter: cannot read the CQL2 JSON: {str(exc)[:200]}") from exc
+            # pygeofilter's own words name its classes; ours say what to write.
+            raise QueryError(f"filter: the CQL2 JSON cannot be read as an expression; write each operator as "
+                             f"{_JSON_EXAMPLE}") from exc
     _check_shape(tree)
     return tree
 
@@ -201,13 +209,26 @@ class _ToAst(Transformer_NonRecursive):
         return values.Envelope(x1, x2, y1, y2)
 
 
+_JSON_EXAMPLE = '{"op": "=", "args": [{"property": "land_use"}, "ODT"]}'
+#: How many arguments each CQL2 JSON operator takes (at least that many for and/or).
+_ARITY = {**dict.fromkeys(("=", "<>", "<", "<=", ">", ">=", "like", "in", *(n.lower() for n in _SPATIAL)), 2),
+          **dict.fromkeys(_TEMPORAL, 2), "between": 3, "s_dwithin": 3, "not": 1, "isnull": 1, "and": 2, "or": 2}
+
+
 def _rewrite_json(node: Any) -> Any:
     if isinstance(node, list):
         return [_rewrite_json(n) for n in node]
     if not isinstance(node, dict):
         return node
     if "op" in node:
-        op, args = str(node["op"]).lower(), _rewrite_json(node.get("args", []))
+        op, raw = str(node["op"]).lower(), node.get("args", [])
+        if not isinstance(raw, list):
+            raise QueryError(f"filter: the args of {op!r} must be a list, as in {_JSON_EXAMPLE}")
+        want = _ARITY.get(op)
+        if want is not None and (len(raw) < want if op in ("and", "or") else len(raw) != want):
+            many = f"at least {want}" if op in ("and", "or") else str(want)
+            raise QueryError(f"filter: {op!r} takes {many} argument(s), not {len(raw)}")
+        args = _rewrite_json(raw)
         if op in _TEMPORAL or op == "s_dwithin":
             return {"function": {"name": _FUNC_PREFIX + op, "arguments": args}}
         if op == "between" and len(args) == 3:

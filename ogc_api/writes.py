@@ -7,6 +7,7 @@ validated like a row of the ETL, and recorded in the audit log with the officer'
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -75,6 +76,15 @@ def _geometry(doc: dict[str, Any], in_crs: crsmod.Crs) -> BaseGeometry:
     return MultiPolygon([geom]) if isinstance(geom, Polygon) else geom
 
 
+def _whole(value: Any) -> int | None:
+    """A JSON whole number (9 or 9.0, as JSON Schema's integer), or None for anything else (9.9, true, "9")."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value)
+
+
 def _transform(t: Transformer, xy: np.ndarray) -> np.ndarray:
     x, y = t.transform(xy[:, 0], xy[:, 1])
     return np.column_stack([x, y])
@@ -84,19 +94,22 @@ def _parcel_data(conn: Connection, props: dict[str, Any], geom: BaseGeometry, us
     unknown = sorted(set(props) - set(EDITABLE) - {"parcel_id"})
     if unknown:
         raise DataError(f"properties {', '.join(unknown)} cannot be written; writable: {', '.join(EDITABLE)}")
-    try:
-        key = parcel_db.ParcelKey(str(props["ward_code"]), int(props["map_sheet"]), int(props["parcel_no"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError("ward_code (5 digits), map_sheet and parcel_no (positive integers) are required") from exc
+    ward, sheet, number = props.get("ward_code"), _whole(props.get("map_sheet")), _whole(props.get("parcel_no"))
+    if not isinstance(ward, str) or sheet is None or number is None:
+        raise DataError("ward_code (text of 5 digits, such as \"00070\"), map_sheet and parcel_no (whole numbers) "
+                        "are required")
+    key = parcel_db.ParcelKey(ward, sheet, number)
     if why := key.problem():
         raise DataError(f"{key.parcel_id[:40]!r} is not a valid key: {why}")
-    code = str(props.get("land_use") or "")
-    current = land_use.resolve(conn, code)
+    code = props.get("land_use")
+    current = land_use.resolve(conn, code) if isinstance(code, str) else None
     if current is None:
-        raise DataError(f"land_use {code!r} is not a code of Circular 08/2024 (or a known 27/2018 code)")
+        raise DataError(f"land_use {str(code)[:20]!r} is not a code of Circular 08/2024 (or a known 27/2018 code)")
     area = props.get("area_legal_m2")
+    if isinstance(area, bool) or not isinstance(area, (int, float, Decimal, type(None))):
+        raise DataError(f"area_legal_m2 must be a number (of square metres), not {json.dumps(area)[:40]}")
     try:
-        area = None if area in (None, "") else Decimal(str(area))
+        area = None if area is None else Decimal(str(area))
     except InvalidOperation as exc:
         raise DataError(f"area_legal_m2 {str(area)[:40]!r} is not a number") from exc
     if area is not None and not (area.is_finite() and 0 < area < MAX_AREA_M2):

@@ -128,6 +128,11 @@ def test_create_replace_patch_delete_with_etags_history_and_audit(client, office
     ({"land_use": "XYZ"}, "land_use 'XYZ'"),
     ({"ward_code": "7"}, "not a valid key"),
     ({"map_sheet": 40000}, "map sheet 40000 is not a whole number from 1 to 32767"),
+    ({"map_sheet": 9.9}, "map_sheet and parcel_no (whole numbers) are required"),
+    ({"parcel_no": True}, "map_sheet and parcel_no (whole numbers) are required"),
+    ({"ward_code": 12345}, 'ward_code (text of 5 digits, such as "00070")'),
+    ({"area_legal_m2": "120.5"}, 'area_legal_m2 must be a number (of square metres), not "120.5"'),
+    ({"land_use": 5}, "land_use '5' is not a code"),
     ({"land_use": "bhk"}, None),  # a 27/2018 code, in any case: stored as today's HNK
     ({"area_legal_m2": -5}, "must be a positive number"),
     ({"owner": "x"}, "cannot be written"),
