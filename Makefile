@@ -91,13 +91,22 @@ bench-flood: setup
 	$(PY) benchmarks/flood/run.py
 
 # landflood's OGC API against tipg and pygeoapi on 1,000,000 sample parcels (see benchmarks/README.md).
-.PHONY: bench-api
-bench-api: setup
+.PHONY: bench-api wrk
+bench-api: setup wrk
+	$(PY) benchmarks/api/run.py
+
+# 64 keep-alive clients for 60 s on a mix of bbox pages, features, tiles and EDR queries, against
+# gunicorn serving the sample city (see benchmarks/README.md).
+.PHONY: bench-load
+bench-load: setup wrk
+	$(PY) benchmarks/load/run.py
+
+# wrk, the load generator of bench-api and bench-load, from the distribution's packages.
+wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
-		echo "bench-api: installing wrk (the load generator)"; \
+		echo "installing wrk (the load generator)"; \
 		if [ "$$(id -u)" -eq 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
 		else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; fi; }
-	$(PY) benchmarks/api/run.py
 
 # The web maps against a folium map with the parcels embedded, in headless Chromium (see benchmarks/README.md).
 .PHONY: bench-maps

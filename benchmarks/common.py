@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
 import time
 from pathlib import Path
 
@@ -52,3 +53,52 @@ def save_results(out_dir: Path, prefix: str, result: dict) -> Path:
     for name in (f"{prefix}-{stamp}.json", f"{prefix}-latest.json"):
         (out_dir / name).write_text(text_, encoding="utf-8")
     return out_dir / f"{prefix}-{stamp}.json"
+
+
+#: wrk's script: rotates over the paths in the file given as its first argument; done() prints one
+#: JSON line for the harness.
+WRK_LUA = r"""
+-- Rotates over the paths in the file given as the script's first argument; each wrk thread
+-- starts at a different place in the list. done() prints one JSON line for the harness.
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  paths = {}
+  for line in io.lines(args[1]) do
+    if #line > 0 then paths[#paths + 1] = line end
+  end
+  i = (tid * math.floor(#paths / 2 + 1)) % #paths
+end
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"errors_connect":%d,"errors_read":%d,' ..
+    '"errors_write":%d,"errors_status":%d,"errors_timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
+    '"mean_us":%.1f,"max_us":%d}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max))
+end
+"""
+
+
+def wrk(base: str, paths_file: Path, lua: Path, clients: int, seconds: int) -> dict:
+    """One run of wrk against ``base`` with the paths in ``paths_file`` (WRK_LUA saved as ``lua``)."""
+    cmd = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "30s",
+           "-s", str(lua), base, "--", str(paths_file)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed: {proc.stdout}\n{proc.stderr}")
+    r = json.loads(line[len("WRKJSON "):])
+    r["errors"] = sum(r[k] for k in r if k.startswith("errors_"))
+    r["rps"] = round(r["requests"] / (r["duration_us"] / 1e6), 1)
+    return r

@@ -61,7 +61,7 @@ from servers import (
 )
 from sqlalchemy import create_engine, make_url, text
 
-from benchmarks.common import cached_sample, save_results  # noqa: E402
+from benchmarks.common import WRK_LUA, cached_sample, save_results, wrk  # noqa: E402
 from landdb.database import ensure_database  # noqa: E402
 from landdb.migrate import upgrade  # noqa: E402
 from landflood.settings import Settings  # noqa: E402
@@ -304,55 +304,9 @@ def _metres(a: list[float], b: list[float]) -> float:
 
 # --- load -----------------------------------------------------------------------------------
 
-_LUA = r"""
--- Rotates over the paths in the file given as the script's first argument; each wrk thread
--- starts at a different place in the list. done() prints one JSON line for the harness.
-local threads = {}
-local counter = 0
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-function init(args)
-  paths = {}
-  for line in io.lines(args[1]) do
-    if #line > 0 then paths[#paths + 1] = line end
-  end
-  i = (tid * math.floor(#paths / 2 + 1)) % #paths
-end
-function request()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i])
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"errors_connect":%d,"errors_read":%d,' ..
-    '"errors_write":%d,"errors_status":%d,"errors_timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
-    '"mean_us":%.1f,"max_us":%d}\n',
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max))
-end
-"""
-
-
-def _wrk(base: str, paths_file: Path, lua: Path, clients: int, seconds: int) -> dict:
-    cmd = ["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "30s",
-           "-s", str(lua), base, "--", str(paths_file)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("WRKJSON ")), None)
-    if line is None:
-        raise SystemExit(f"wrk failed: {proc.stdout}\n{proc.stderr}")
-    r = json.loads(line[len("WRKJSON "):])
-    r["errors"] = sum(r[k] for k in r if k.startswith("errors_"))
-    r["rps"] = round(r["requests"] / (r["duration_us"] / 1e6), 1)
-    return r
-
-
 def _load(bases: dict, urls: dict, scenarios: list[str], args, work: Path) -> list[dict]:
     lua = work / "rotate.lua"
-    lua.write_text(_LUA)
+    lua.write_text(WRK_LUA)
     lists = {}
     for scenario in scenarios:
         for name in SCENARIOS[scenario][1]:
@@ -366,8 +320,8 @@ def _load(bases: dict, urls: dict, scenarios: list[str], args, work: Path) -> li
             for name in servers[k:] + servers[:k]:  # who goes first rotates between rounds
                 load_before = os.getloadavg()[0]
                 if args.warmup:
-                    _wrk(bases[name], lists[scenario, name], lua, args.clients, args.warmup)
-                r = _wrk(bases[name], lists[scenario, name], lua, args.clients, args.duration)
+                    wrk(bases[name], lists[scenario, name], lua, args.clients, args.warmup)
+                r = wrk(bases[name], lists[scenario, name], lua, args.clients, args.duration)
                 r.update(round=rnd + 1, scenario=scenario, server=name, load_before=round(load_before, 2))
                 runs.append(r)
                 print(f"round {rnd + 1} {scenario:10s} {name:9s} {r['rps']:8.1f} req/s  "
