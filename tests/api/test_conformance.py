@@ -189,7 +189,8 @@ def create_replace_delete(client, officer) -> None:  # Part 4, and /conf/update 
     made = client.post(ITEMS, data=json.dumps(feature), headers=headers)
     assert made.status_code == 201, made.get_data(as_text=True)
     url = made.headers["Location"].replace("http://127.0.0.1:5000", "")
-    patched = client.patch(url, json={"properties": {"address": "Số 1"}}, headers={**officer, "If-Match": made.headers["ETag"]})
+    patched = client.patch(url, json={"properties": {"address": "Số 1"}},
+                           headers={**officer, "If-Match": made.headers["ETag"]})
     assert patched.status_code == 200
     replaced = client.put(url, data=json.dumps(feature), headers={**headers, "If-Match": patched.headers["ETag"]})
     assert replaced.status_code == 200
