@@ -48,6 +48,7 @@ def create_api(settings: Settings) -> Flask:
     PLUGINS["formatter"].pop("CSV", None)
     # pygeoapi tries every nested config key as a locale and warns about each one.
     logging.getLogger("pygeoapi.l10n").setLevel(logging.ERROR)
+
     app.before_request(_before)
     app.register_error_handler(LandfloodError, errors.exception_response)
     app.register_error_handler(sqlalchemy.exc.DBAPIError, _database_error)
@@ -68,9 +69,25 @@ def create_api(settings: Settings) -> Flask:
 
 def _before() -> None:
     limits.check_request(request)
+    _own_translations()
     requested = request.args.get("lang") or request.accept_languages.best_match(LANGS) or "vi"
     g.lang = requested[:2] if requested[:2] in LANGS else "vi"
     auth.authenticate()
+
+
+_translated_for: list[int] = [0]  # id of the pygeoapi config that pygeoapi.l10n's cache holds
+
+
+def _own_translations() -> None:
+    """pygeoapi caches the configuration it translated per language for the whole process, not
+    per app: where several apps share a process (the tests; two public URLs), a page of one would
+    carry the other's links. Forget it when the app asking is not the one it was made for."""
+    config = id(context.state().api.config)
+    if _translated_for[0] != config:
+        from pygeoapi import l10n
+
+        l10n._cfg_cache.clear()
+        _translated_for[0] = config
 
 
 def _database_error(exc: Exception) -> Response:
