@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from landdb.codes import RISK_CLASSES, ROLES
+from landdb.codes import APPLICATION_STATES, RISK_CLASSES, ROLES, SERVICES, SOURCE_KINDS
 
 #: VN-2000 / TM-3 zone 482 (central meridian 105°00', k = 0.9999): Hanoi's cadastral CRS.
 CITY_SRID = 5897
@@ -299,7 +299,10 @@ class Right(Base):
         CheckConstraint(
             "kind IN ('ownership', 'use_right', 'lease', 'mortgage', 'restriction', 'easement')", name="kind"
         ),
-        CheckConstraint("share IS NULL OR (share > 0 AND share <= 1)", name="share_range"),
+        CheckConstraint("(share_numerator IS NULL) = (share_denominator IS NULL) AND (share_numerator IS NULL OR "
+                        "(share_numerator > 0 AND share_denominator > 0 AND share_numerator <= share_denominator))",
+                        name="share_fraction"),
+        CheckConstraint("rank IS NULL OR (kind = 'mortgage' AND rank > 0)", name="rank"),
         Index("uq_rights_current", "parcel_key", "party_id", "kind", unique=True,
               postgresql_where=text("valid_to IS NULL")),
         Index("ix_rights_parcel", "parcel_key"),
@@ -312,12 +315,146 @@ class Right(Base):
     parcel_key: Mapped[int] = _parcel_key()
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     kind: Mapped[str] = mapped_column(Text)
-    share: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
+    #: A co-owner's share as an exact fraction (1/3 has no exact decimal).
+    share_numerator: Mapped[int | None] = mapped_column(Integer)
+    share_denominator: Mapped[int | None] = mapped_column(Integer)
+    rank: Mapped[int | None] = mapped_column(SmallInteger, comment="A mortgage's rank on the parcel (1 first)")
     certificate_no: Mapped[str | None] = mapped_column(Text, comment="Land use right certificate (GCN) number")
     use_term_end: Mapped[dt.date | None] = mapped_column(Date, comment="NULL: long-term (lâu dài)")
     description: Mapped[str | None] = mapped_column(Text)
     valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_to: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- the registry's workflow (migration 0009) ---------------------------------------------
+
+
+def _code_list(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=name)
+
+
+class Source(Base):
+    """A document an application rests on (LADM LA_Source); its file, if any, is stored by hash."""
+
+    __tablename__ = "sources"
+    __table_args__ = (
+        _code_list("kind", SOURCE_KINDS, "kind"),
+        CheckConstraint(r"file_sha256 IS NULL OR file_sha256 ~ '^[0-9a-f]{64}$'", name="file_sha256_format"),
+        CheckConstraint("(file_sha256 IS NULL) = (file_name IS NULL) AND (file_sha256 IS NULL) = (file_bytes IS NULL)",
+                        name="file_parts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    number: Mapped[str | None] = mapped_column(Text, comment="The document's own number")
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    issued_by: Mapped[str | None] = mapped_column(Text, comment="The body that issued it")
+    description: Mapped[str | None] = mapped_column(Text)
+    file_sha256: Mapped[str | None] = mapped_column(Text, comment="The attached file, stored by its content hash")
+    file_name: Mapped[str | None] = mapped_column(Text)
+    media_type: Mapped[str | None] = mapped_column(Text)
+    file_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str] = mapped_column(Text)
+
+
+class Application(Base):
+    """A request to the registry (hồ sơ) for one service on some parcels, from lodging to its end."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        _code_list("service", SERVICES, "service"),
+        _code_list("state", APPLICATION_STATES, "state"),
+        CheckConstraint("(approved_at IS NULL) = (approved_by IS NULL)", name="approved"),
+        CheckConstraint("(registered_at IS NULL) = (registered_by IS NULL) AND "
+                        "(registered_at IS NULL) = (state <> 'registered')", name="registered"),
+        CheckConstraint("(closed_at IS NULL) = (closed_by IS NULL) AND (closed_at IS NULL) = "
+                        "(state NOT IN ('rejected', 'cancelled', 'withdrawn'))", name="closed"),
+        Index("ix_applications_state_due_on", "state", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    number: Mapped[str] = mapped_column(Text, unique=True, comment="Số hồ sơ, as HS-2026-000123")
+    idempotency_key: Mapped[str | None] = mapped_column(
+        Text, unique=True, comment="The client's key: lodging again with it returns the same application")
+    service: Mapped[str] = mapped_column(Text)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    request: Mapped[dict] = mapped_column(JSONB, comment="What is asked, as lodged")
+    state: Mapped[str] = mapped_column(Text, server_default="lodged")
+    lodged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    lodged_by: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[dt.date] = mapped_column(Date, comment="The service's deadline, in working days")
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(Text)
+    registered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    registered_by: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(Text)
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    check_report: Mapped[dict | None] = mapped_column(JSONB, comment="The last run of the rules")
+
+
+class ApplicationParcel(Base):
+    """A parcel an application concerns."""
+
+    __tablename__ = "application_parcels"
+    __table_args__ = (_parcel_fk(), Index("ix_application_parcels_parcel_key", "parcel_key"))
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    ward_code: Mapped[str] = mapped_column(Text)
+    map_sheet: Mapped[int] = mapped_column(Integer)
+    parcel_no: Mapped[int] = mapped_column(Integer)
+    parcel_key: Mapped[int] = mapped_column(BigInteger, Computed(PARCEL_KEY_SQL, persisted=True), primary_key=True)
+
+
+class ApplicationSource(Base):
+    __tablename__ = "application_sources"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+
+
+class Transaction(Base):
+    """The registration of an application: the one moment its changes entered the register."""
+
+    __tablename__ = "transactions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    registered_by: Mapped[str] = mapped_column(Text)
+
+
+class TransactionChange(Base):
+    """A parcel version or right a transaction closed or opened."""
+
+    __tablename__ = "transaction_changes"
+    __table_args__ = (
+        CheckConstraint("table_name IN ('parcel_versions', 'rights')", name="table"),
+        CheckConstraint("change IN ('closed', 'opened')", name="change"),
+        Index("ix_transaction_changes_row", "table_name", "row_id"),
+    )
+
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    row_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    change: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class ParcelLineage(Base):
+    """Which parcel version a new one came from: its split parent, its merge parents, or its
+    version before a boundary correction."""
+
+    __tablename__ = "parcel_lineage"
+    __table_args__ = (
+        CheckConstraint("kind IN ('split', 'merge', 'boundary_correction')", name="kind"),
+        CheckConstraint("child_version_id <> parent_version_id", name="not_itself"),
+    )
+
+    child_version_id: Mapped[int] = mapped_column(ForeignKey("parcel_versions.id"), primary_key=True)
+    parent_version_id: Mapped[int] = mapped_column(ForeignKey("parcel_versions.id"), primary_key=True, index=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
+    kind: Mapped[str] = mapped_column(Text)
 
 
 # --- waterlogging, rainfall ----------------------------------------------------------------
@@ -326,7 +463,7 @@ class Right(Base):
 class WaterloggingPoint(Base):
     """A known waterlogging hotspot (điểm úng ngập).
 
-    A hotspot from a list without codes gets its ``name_key`` as code (migration 0007 defines the
+    A hotspot from a list without codes gets its ``name_key`` as code (migration 0008 defines the
     key); a later file with real codes matches it by that key.
     """
 

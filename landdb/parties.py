@@ -41,8 +41,9 @@ def stage_merge_owners(conn: Connection) -> dict[str, int]:
                      WHERE h.party_id <> o.party_id)
     """)).rowcount
     rights = conn.execute(text("""
-        INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share, valid_from)
-        SELECT o.ward_code, o.map_sheet, o.parcel_no, o.party_id, 'use_right', 1, now() FROM stage_owner o
+        INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share_numerator, share_denominator,
+                            valid_from)
+        SELECT o.ward_code, o.map_sheet, o.parcel_no, o.party_id, 'use_right', 1, 1, now() FROM stage_owner o
         WHERE NOT EXISTS (SELECT 1 FROM stage_held h WHERE h.parcel_key = o.pkey AND h.party_id = o.party_id)
         ORDER BY o.pkey
     """)).rowcount

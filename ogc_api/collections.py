@@ -115,7 +115,8 @@ PARCELS = Collection(
         Prop("owners",
              "(SELECT json_agg(json_build_object('name', p.full_name, 'kind', p.kind, 'id_type', p.id_type, "
              "'id_number', p.id_number, 'birth_year', p.birth_year, 'address', p.address, 'right', r.kind, "
-             "'share', r.share, 'certificate_no', r.certificate_no) ORDER BY p.full_name) "
+             "'share', r.share_numerator || '/' || r.share_denominator, 'certificate_no', r.certificate_no) "
+             "ORDER BY p.full_name) "
              f"{_RIGHTS_OF_VERSION})",
              "array", "Right holders and their rights", "Người sử dụng đất và quyền", officer=True, queryable=False),
     ),

@@ -65,8 +65,8 @@ def load_city(url: str) -> None:
             "INSERT INTO parties (kind, full_name, id_type, id_number, birth_year) "
             "VALUES ('person', :n, 'CCCD', :i, 1990) RETURNING id"), {"n": OWNER_NAME, "i": OWNER_ID}).scalar()
         conn.execute(text(
-            "INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share, valid_from) "
-            "SELECT ward_code, map_sheet, parcel_no, :p, 'use_right', 1, '2024-01-01' FROM parcels "
+            "INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share_numerator, share_denominator, "
+            "valid_from) SELECT ward_code, map_sheet, parcel_no, :p, 'use_right', 1, 1, '2024-01-01' FROM parcels "
             "WHERE ward_code = '00070' AND parcel_no <= 20"), {"p": party})
         conn.execute(text(
             "INSERT INTO waterlogging_points (code, name, street, district, geom) VALUES "

@@ -29,8 +29,9 @@ def base(conn: Connection) -> Connection:
             VALUES ('00070', 12, 34, 'ODT', 200.0, '2020-01-01', {g(LOT)});
         INSERT INTO parties (id, kind, full_name, id_type, id_number)
             OVERRIDING SYSTEM VALUE VALUES (1, 'person', 'Nguyễn Văn An', 'CCCD', '001085012345');
-        INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share, valid_from)
-            VALUES ('00070', 12, 34, 1, 'use_right', 1, '2020-01-01');
+        INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share_numerator, share_denominator,
+                            valid_from)
+            VALUES ('00070', 12, 34, 1, 'use_right', 1, 1, '2020-01-01');
         INSERT INTO waterlogging_points (id, code, name, geom)
             OVERRIDING SYSTEM VALUE VALUES (1, 'WP-001', 'Phố Hàng Bạc', {g(POINT)});
         INSERT INTO flood_events (point_id, started_at, max_depth_m) VALUES (1, '2025-09-30 07:00+07', 0.4);
@@ -97,7 +98,7 @@ BAD_ROWS = [
     # history cannot be rewritten
     ("UPDATE parcel_versions SET land_use_code = 'TMD' WHERE parcel_no = 34", "close version"),
     ("DELETE FROM parcel_versions WHERE parcel_no = 34", "append-only"),
-    ("UPDATE rights SET share = 0.5 WHERE parcel_no = 34", "close version"),
+    ("UPDATE rights SET share_numerator = 1, share_denominator = 2 WHERE parcel_no = 34", "close version"),
     # parties and rights
     ("INSERT INTO parties (kind, full_name, id_type, id_number) "
      "VALUES ('person', 'Trần Thị Bình', 'CCCD', '12345')", "ck_parties_cccd_format"),
@@ -105,8 +106,12 @@ BAD_ROWS = [
      "VALUES ('person', 'Trần Thị Bình', 'CCCD', '001085012345')", "uq_parties_id_type_id_number"),
     ("INSERT INTO parties (kind, full_name) VALUES ('alien', 'X')", "ck_parties_kind"),
     ("INSERT INTO parties (kind, full_name, id_type) VALUES ('person', 'X', 'CCCD')", "ck_parties_id_pair"),
-    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share) "
-     "VALUES ('00070', 12, 34, 1, 'mortgage', 1.5)", "ck_rights_share_range"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share_numerator, share_denominator) "
+     "VALUES ('00070', 12, 34, 1, 'mortgage', 3, 2)", "ck_rights_share_fraction"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, share_numerator) "
+     "VALUES ('00070', 12, 34, 1, 'use_right', 1)", "ck_rights_share_fraction"),
+    ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind, rank) "
+     "VALUES ('00070', 12, 34, 1, 'use_right', 1)", "ck_rights_rank"),
     ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind) "
      "VALUES ('00070', 12, 34, 1, 'theft')", "ck_rights_kind"),
     ("INSERT INTO rights (ward_code, map_sheet, parcel_no, party_id, kind) "
