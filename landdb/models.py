@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from landdb.codes import APPLICATION_STATES, RISK_CLASSES, ROLES, SERVICES, SOURCE_KINDS
+from landdb.codes import APPLICATION_STATES, DOCUMENT_KINDS, RISK_CLASSES, ROLES, SERVICES, SOURCE_KINDS
 
 #: VN-2000 / TM-3 zone 482 (central meridian 105°00', k = 0.9999): Hanoi's cadastral CRS.
 CITY_SRID = 5897
@@ -405,6 +405,8 @@ class ApplicationParcel(Base):
     map_sheet: Mapped[int] = mapped_column(Integer)
     parcel_no: Mapped[int] = mapped_column(Integer)
     parcel_key: Mapped[int] = mapped_column(BigInteger, Computed(PARCEL_KEY_SQL, persisted=True), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("parcel_versions.id"),
+                                            comment="The parcel's version when the application was lodged")
 
 
 class ApplicationSource(Base):
@@ -455,6 +457,28 @@ class ParcelLineage(Base):
     parent_version_id: Mapped[int] = mapped_column(ForeignKey("parcel_versions.id"), primary_key=True, index=True)
     transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"))
     kind: Mapped[str] = mapped_column(Text)
+
+
+class IssuedDocument(Base):
+    """A document the registry issued (certificate data, map extract, flood statement): what its
+    printed number and QR code verify."""
+
+    __tablename__ = "issued_documents"
+    __table_args__ = (
+        _code_list("kind", DOCUMENT_KINDS, "kind"),
+        CheckConstraint("audience IN ('officer', 'public')", name="audience"),
+        CheckConstraint("content_sha256 ~ '^[0-9a-f]{64}$'", name="sha256"),
+    )
+
+    number: Mapped[str] = mapped_column(Text, primary_key=True, comment="Printed on the document, as TL-2026-000045")
+    kind: Mapped[str] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(Text, comment="officer: with holders' data; public: without")
+    version_id: Mapped[int] = mapped_column(ForeignKey("parcel_versions.id"), index=True,
+                                            comment="The parcel version it shows")
+    scenario: Mapped[str | None] = mapped_column(Text, comment="A flood statement's scenarios, if only some")
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    issued_by: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(Text, comment="SHA-256 of the data it states")
 
 
 # --- waterlogging, rainfall ----------------------------------------------------------------

@@ -13,6 +13,7 @@ from flask import current_app, g, has_request_context
 from pygeoapi.api import API
 from sqlalchemy import Engine
 
+from landdb.codes import ROLES
 from landflood.settings import Settings
 from ogc_api.db import Pools
 
@@ -33,7 +34,7 @@ def state() -> AppState:
 
 
 def role() -> str:
-    """'public', 'officer' or 'admin' for the current request (public outside requests)."""
+    """'public' or one of landdb.codes.ROLES for the current request (public outside requests)."""
     if not has_request_context():
         return "public"
     user = getattr(g, "user", None)
@@ -41,7 +42,8 @@ def role() -> str:
 
 
 def is_officer() -> bool:
-    return role() in ("officer", "admin")
+    """Whether the caller may see personal data (every role does; the public does not)."""
+    return role() in ROLES
 
 
 def lang() -> str:

@@ -23,6 +23,7 @@ from landdb import land_use
 from landdb import parcels as parcel_db
 from landdb.api_users import ApiUser
 from landdb.audit import set_actor
+from landdb.codes import ROLES
 from landdb.models import CITY_SRID
 from landflood.errors import (
     ConflictError,
@@ -42,7 +43,7 @@ MAX_AREA_M2 = 10**12
 
 
 def _officer(coll: Collection) -> ApiUser:
-    user = auth.require("officer", "admin")
+    user = auth.require(*ROLES)
     if coll.id != "parcels":
         raise PermissionDeniedError(f"{coll.id} is read-only through the API; load it with `landflood etl`")
     return user

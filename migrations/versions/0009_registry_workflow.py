@@ -10,6 +10,8 @@ lodged for one service (split, merge, transfer, mortgage, mortgage cancellation,
 correction) on some parcels, with its documents (``sources``, LA_Source); when registered, one
 ``transactions`` row records which parcel versions and rights it closed and opened
 (``transaction_changes``), and ``parcel_lineage`` which versions a new parcel came from.
+``issued_documents`` records each certificate data sheet, map extract and flood statement the
+registry issued, so that the number and QR code printed on it can be verified.
 
 Nothing is deleted: applications only move forward through their states (a trigger refuses any
 other change and any deletion); sources, transactions, their changes and lineage are append-only.
@@ -34,6 +36,7 @@ SERVICES = ("split", "merge", "transfer", "mortgage", "mortgage_cancellation", "
 STATES = ("lodged", "approved", "registered", "rejected", "cancelled", "withdrawn")
 SOURCE_KINDS = ("application_form", "cadastral_survey", "contract", "gift_deed", "inheritance_record",
                 "court_decision", "mortgage_contract", "mortgage_release", "id_document", "certificate", "other")
+DOCUMENT_KINDS = ("certificate_data", "map_extract", "flood_statement")
 #: Where an application may go from each state (a state not listed is final).
 TRANSITIONS = {"lodged": ("approved", "rejected", "cancelled", "withdrawn"),
                "approved": ("registered", "rejected", "cancelled", "withdrawn")}
@@ -54,7 +57,7 @@ AUDIT_COLUMNS = {
     "transactions": ("id", "application_id", "registered_at", "registered_by"),
 }
 APPEND_ONLY = ("sources", "application_parcels", "application_sources", "transactions", "transaction_changes",
-               "parcel_lineage")
+               "parcel_lineage", "issued_documents")
 
 
 #: The audit of rights as migration 0002 wrote it, for the downgrade.
@@ -213,8 +216,12 @@ def upgrade() -> None:
         sa.Column("parcel_key", sa.BigInteger(), sa.Computed(
             "(map_sheet::bigint << 48) | (ward_code::bigint << 31) | parcel_no::bigint", persisted=True),
             nullable=False),
+        sa.Column("version_id", sa.BigInteger(), nullable=False,
+                  comment="The parcel's version when the application was lodged"),
         sa.ForeignKeyConstraint(["application_id"], ["applications.id"],
                                 name=op.f("fk_application_parcels_application_id_applications")),
+        sa.ForeignKeyConstraint(["version_id"], ["parcel_versions.id"],
+                                name=op.f("fk_application_parcels_version_id_parcel_versions")),
         sa.ForeignKeyConstraint(["ward_code", "map_sheet", "parcel_no"],
                                 ["parcels.ward_code", "parcels.map_sheet", "parcels.parcel_no"],
                                 name=op.f("fk_application_parcels_ward_code_parcels")),
@@ -272,6 +279,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("child_version_id", "parent_version_id", name=op.f("pk_parcel_lineage")),
     )
     op.create_index("ix_parcel_lineage_parent_version_id", "parcel_lineage", ["parent_version_id"])
+    op.execute("CREATE SEQUENCE document_number_seq")
+    op.create_table(
+        "issued_documents",
+        sa.Column("number", sa.Text(), nullable=False, comment="Printed on the document, as TL-2026-000045"),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("audience", sa.Text(), nullable=False, comment="officer: with holders' data; public: without"),
+        sa.Column("version_id", sa.BigInteger(), nullable=False, comment="The parcel version it shows"),
+        sa.Column("scenario", sa.Text(), nullable=True, comment="A flood statement's scenarios, if only some"),
+        sa.Column("issued_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column("issued_by", sa.Text(), nullable=False),
+        sa.Column("content_sha256", sa.Text(), nullable=False, comment="SHA-256 of the data it states"),
+        sa.CheckConstraint(_in("kind", DOCUMENT_KINDS), name=op.f("ck_issued_documents_kind")),
+        sa.CheckConstraint("audience IN ('officer', 'public')", name=op.f("ck_issued_documents_audience")),
+        sa.CheckConstraint("content_sha256 ~ '^[0-9a-f]{64}$'", name=op.f("ck_issued_documents_sha256")),
+        sa.ForeignKeyConstraint(["version_id"], ["parcel_versions.id"],
+                                name=op.f("fk_issued_documents_version_id_parcel_versions")),
+        sa.PrimaryKeyConstraint("number", name=op.f("pk_issued_documents")),
+    )
+    op.create_index("ix_issued_documents_version_id", "issued_documents", ["version_id"])
 
     # Exact shares and mortgage ranks on rights.
     op.add_column("rights", sa.Column("share_numerator", sa.Integer(), nullable=True))
@@ -333,6 +359,8 @@ def downgrade() -> None:
     op.drop_column("rights", "share_denominator")
     op.drop_column("rights", "share_numerator")
     op.execute(_audit("rights", RIGHTS_COLUMNS_0002))
+    op.drop_table("issued_documents")
+    op.execute("DROP SEQUENCE document_number_seq")
     op.drop_table("parcel_lineage")
     op.drop_table("transaction_changes")
     op.drop_table("transactions")
