@@ -63,3 +63,21 @@ class PreconditionFailedError(ConflictError):
 
 class PreconditionRequiredError(ConflictError):
     """A change was sent without the If-Match that proves the sender saw the current state."""
+
+
+class RulesNotMetError(LandfloodError, ValueError):
+    """An application fails a critical rule of the registry's catalogue; ``report`` lists each
+    rule's result and the features at fault."""
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class RulesConflictError(ConflictError):
+    """An application conflicts with the register's state now (another open application on its
+    parcels, or a parcel changed since lodging); ``report`` says which rule and where."""
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -20,6 +20,7 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (errors.AuthenticationError, 401, "NotAuthorized"),
     (errors.PermissionDeniedError, 403, "Forbidden"),
     (errors.NotFoundError, 404, "NotFound"),
+    (errors.RulesNotMetError, 422, "RulesNotMet"),
     (errors.PreconditionFailedError, 412, "PreconditionFailed"),
     (errors.PreconditionRequiredError, 428, "PreconditionRequired"),
     (errors.ConflictError, 409, "Conflict"),
@@ -31,7 +32,11 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
 def exception_response(exc: Exception) -> Response:
     """An OGC API exception document for one of our errors."""
     status, code = next(((s, c) for t, s, c in STATUS if isinstance(exc, t)), (500, "NoApplicableCode"))
-    body = json.dumps({"code": code, "type": code, "description": str(exc)}, ensure_ascii=False)
+    doc: dict = {"code": code, "type": code, "description": str(exc)}
+    report = getattr(exc, "report", None)
+    if report is not None:
+        doc["report"] = report  # the registry's rule check: what failed and where
+    body = json.dumps(doc, ensure_ascii=False)
     resp = Response(body, status=status, mimetype="application/json")
     if status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="landflood"'
