@@ -32,6 +32,15 @@ def touches_city(conn: Connection, geom: BaseGeometry) -> bool | None:
     ), {"g": geom.wkb, "srid": CITY_SRID}).scalar())
 
 
+def commune_around(conn: Connection, geom: BaseGeometry) -> tuple[str, str, BaseGeometry] | None:
+    """The current commune (code, name, boundary) that holds a point on ``geom``'s surface, if any."""
+    row = conn.execute(text(
+        "SELECT code, name, ST_AsBinary(geom) AS wkb FROM admin_units WHERE level = 'commune' AND valid_to IS NULL "
+        "AND ST_Intersects(geom, ST_PointOnSurface(ST_GeomFromWKB(:wkb, :srid))) LIMIT 1"),
+        {"wkb": geom.wkb, "srid": CITY_SRID}).first()
+    return (row.code, row.name, wkb.loads(bytes(row.wkb))) if row else None
+
+
 # --- bulk loading through a staging table (used by etl.admin) ---------------------------------
 
 #: Columns of the staging table, in the order rows are copied.

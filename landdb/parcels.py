@@ -94,13 +94,14 @@ class ParcelVersion:
     valid_from: dt.datetime
     valid_to: dt.datetime | None
     geom: BaseGeometry
+    id: int = 0  # the version's row id
 
 
 # parcel_key finds the rows through the indexes; the natural key makes the match exact.
 _KEY_WHERE = ("parcel_key = :parcel_key AND ward_code = :ward_code AND map_sheet = :map_sheet "
               "AND parcel_no = :parcel_no")
 _SELECT = (
-    "SELECT ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, area_m2, address, "
+    "SELECT id, ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, area_m2, address, "
     "commune_code, valid_from, valid_to, ST_AsBinary(geom) AS wkb FROM parcel_versions"
 )
 
@@ -116,6 +117,7 @@ def _row_to_version(row: Row) -> ParcelVersion:
         valid_from=row.valid_from,
         valid_to=row.valid_to,
         geom=wkb.loads(bytes(row.wkb)),
+        id=row.id,
     )
 
 
@@ -258,3 +260,69 @@ def assign_communes(conn: Connection) -> int:
 def last_change(conn: Connection) -> str | None:
     """When parcel versions last changed (from the audit log, by its index), or None."""
     return conn.execute(text("SELECT max(at)::text FROM audit_log WHERE table_name = 'parcel_versions'")).scalar()
+
+
+# --- the registry's transactions ----------------------------------------------------------------
+
+def versions(conn: Connection, ids: list[int]) -> list[ParcelVersion]:
+    """These parcel versions, by id, in the order given."""
+    rows = {r.id: _row_to_version(r) for r in conn.execute(text(f"{_SELECT} WHERE id = ANY(:ids)"), {"ids": ids})}
+    return [rows[i] for i in ids if i in rows]
+
+
+def open_version(conn: Connection, data: ParcelData, *, new_parcel: bool) -> int:
+    """Open a version of ``data``'s parcel now; its id. ``new_parcel``: the key is new (a split's or a
+    merge's result), so its ``parcels`` row is added and must not exist yet."""
+    if new_parcel:
+        ensure_map_sheet(conn, data.key.ward_code, data.key.map_sheet)
+        conn.execute(text("INSERT INTO parcels (ward_code, map_sheet, parcel_no) "
+                          "VALUES (:ward_code, :map_sheet, :parcel_no)"), data.key.params())
+    return int(conn.execute(text(
+        "INSERT INTO parcel_versions (ward_code, map_sheet, parcel_no, land_use_code, area_legal_m2, address, source, "
+        "valid_from, geom) VALUES (:ward_code, :map_sheet, :parcel_no, :land_use_code, :area_legal_m2, :address, "
+        ":source, now(), ST_Multi(ST_GeomFromWKB(:wkb, :srid))) RETURNING id"),
+        {**data.key.params(), "land_use_code": data.land_use_code, "area_legal_m2": data.area_legal_m2,
+         "address": data.address, "source": data.source, "wkb": data.geom.wkb, "srid": CITY_SRID}).scalar_one())
+
+
+def close_version(conn: Connection, key: ParcelKey) -> int:
+    """End the parcel's current version now; its id."""
+    closed = conn.execute(text(f"UPDATE parcel_versions SET valid_to = now() WHERE {_KEY_WHERE} "
+                               "AND valid_to IS NULL RETURNING id"), key.params()).scalar()
+    if closed is None:
+        raise NotFoundError(f"parcel {key.parcel_id} has no current version to close")
+    return int(closed)
+
+
+def taken_numbers(conn: Connection, keys: list[ParcelKey]) -> list[ParcelKey]:
+    """Those of ``keys`` that some parcel has (or had: a number is never given twice)."""
+    rows = conn.execute(text("SELECT ward_code, map_sheet, parcel_no FROM parcels WHERE "
+                             "(ward_code, map_sheet, parcel_no) IN (SELECT * FROM unnest(CAST(:w AS text[]), "
+                             "CAST(:s AS int[]), CAST(:n AS int[])))"),
+                        {"w": [k.ward_code for k in keys], "s": [k.map_sheet for k in keys],
+                         "n": [k.parcel_no for k in keys]})
+    return [ParcelKey(r.ward_code, r.map_sheet, r.parcel_no) for r in rows]
+
+
+def allocate_numbers(conn: Connection, ward_code: str, map_sheet: int, count: int) -> list[int]:
+    """The next ``count`` parcel numbers of a map sheet (after the highest it ever had), with the
+    sheet locked so that two registrations never take the same number."""
+    ensure_map_sheet(conn, ward_code, map_sheet)
+    conn.execute(text("SELECT 1 FROM map_sheets WHERE ward_code = :w AND sheet_no = :s FOR UPDATE"),
+                 {"w": ward_code, "s": map_sheet})
+    top = conn.execute(text("SELECT coalesce(max(parcel_no), 0) FROM parcels WHERE ward_code = :w "
+                            "AND map_sheet = :s"), {"w": ward_code, "s": map_sheet}).scalar_one()
+    if top + count > MAX_PARCEL_NO:
+        raise DataError(f"map sheet {map_sheet} of {ward_code} has no free parcel numbers left; give the numbers")
+    return list(range(top + 1, top + count + 1))
+
+
+def current_near(conn: Connection, geom: BaseGeometry, distance_m: float,
+                 besides: list[ParcelKey]) -> list[ParcelVersion]:
+    """Current parcel versions within ``distance_m`` of ``geom`` (city CRS), other than ``besides``."""
+    rows = conn.execute(text(
+        f"{_SELECT} WHERE valid_to IS NULL AND ST_DWithin(geom, ST_GeomFromWKB(:wkb, :srid), :d) "
+        "AND NOT parcel_key = ANY(:besides) ORDER BY map_sheet, parcel_no"),
+        {"wkb": geom.wkb, "srid": CITY_SRID, "d": distance_m, "besides": [k.packed for k in besides]})
+    return [_row_to_version(r) for r in rows]
+
