@@ -111,3 +111,11 @@ def test_shares_add_up_exactly() -> None:
     assert rules.shares_off(thirds, "parcel 1") == []  # 0.3333 × 3 would not
     [fault] = rules.shares_off(thirds[:2], "parcel 1")
     assert "2/3" in fault.message
+
+
+def test_the_readme_lists_every_rule_code() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [r.code for r in rules.CATALOGUE if f"`{r.code}`" not in readme]
+    assert not missing, f"README.md's rule table lacks {missing}: regenerate it from registry.rules.CATALOGUE"
