@@ -35,6 +35,8 @@ from landdb.parcels import ParcelKey
 from landdb.parties import PartyData
 from landflood.errors import DataError
 
+PARTY_KINDS = ("person", "household", "organization", "state")
+ID_TYPES = ("CCCD", "CMND", "passport", "business_registration", "other")
 TRANSFER_KINDS = ("sale", "gift", "inheritance")
 PARCELS_PER_SERVICE = {"split": (1, 1), "merge": (2, 20), "transfer": (1, 1), "mortgage": (1, 1),
                        "mortgage_cancellation": (1, 1), "boundary_correction": (1, 1)}
@@ -154,12 +156,15 @@ def share(value: Any, where: str) -> Fraction:
 def party(doc: Any, where: str) -> PartyData:
     d = _object(doc, where)
     kind = _text(d, "kind", where) or "person"
-    if kind not in ("person", "organisation", "household"):
-        raise DataError(f"{where}: 'kind' is person, organisation or household, not {kind!r}")
+    if kind not in PARTY_KINDS:
+        raise DataError(f"{where}: 'kind' must be one of {', '.join(PARTY_KINDS)}, not {kind!r}")
     id_number = _text(d, "id_number", where, limit=20)
     id_type = _text(d, "id_type", where, limit=20)
     if id_number and not id_type:
-        id_type = {12: "cccd", 9: "cmnd"}.get(len(id_number), "other")
+        id_type = "business_registration" if kind in ("organization", "state") else \
+            {12: "CCCD", 9: "CMND"}.get(len(id_number), "other")
+    if id_type not in (None, *ID_TYPES):
+        raise DataError(f"{where}: 'id_type' must be one of {', '.join(ID_TYPES)}, not {id_type!r}")
     return PartyData(full_name=_text(d, "name", where, required=True, limit=200) or "", kind=kind,
                      id_type=id_type, id_number=id_number,
                      birth_year=_whole(d, "birth_year", where, 1880, dt.date.today().year),

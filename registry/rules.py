@@ -282,11 +282,26 @@ def area_off(geoms: Sequence[BaseGeometry], official: Sequence[float | None],
     return faults
 
 
-def not_adjacent(geoms: Sequence[BaseGeometry], snap: float = SNAP_M) -> list[Fault]:
-    """LF-R0110: the geometries, each widened by ``snap``, form one connected piece."""
-    joined = shapely.union_all([g.buffer(snap) for g in geoms])
-    if isinstance(joined, MultiPolygon) and len(joined.geoms) > 1:
-        return [Fault(f"the parcels form {len(joined.geoms)} separate pieces, not one", shapely.union_all(geoms))]
+def not_adjacent(geoms: Sequence[BaseGeometry], snap: float = SNAP_M, min_edge: float = 0.1) -> list[Fault]:
+    """LF-R0110: the parcels form one connected group, two being adjacent when they share (within
+    ``snap``) a boundary of at least ``min_edge`` metres; touching at a corner is not adjacency."""
+    group = list(range(len(geoms)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    widened = [g.buffer(snap) for g in geoms]
+    for i in range(len(geoms)):
+        for j in range(i + 1, len(geoms)):
+            # A shared edge of length L gives an overlap of about L × 2·snap between the widened parcels.
+            if widened[i].intersection(widened[j]).area >= min_edge * 2 * snap:
+                group[root(j)] = root(i)
+    pieces = len({root(i) for i in range(len(geoms))})
+    if pieces > 1:
+        return [Fault(f"the parcels form {pieces} separate groups, not one: each must share a boundary "
+                      "with another", shapely.union_all(geoms))]
     return []
 
 

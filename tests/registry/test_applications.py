@@ -28,7 +28,7 @@ def _split(**over: Any) -> dict[str, Any]:
 def test_a_split_request_is_read_with_its_parts() -> None:
     req = parse(_split())
     assert req.parcels == (ParcelKey("00031", 12, 45),)
-    assert req.applicant.full_name == "Nguyễn Văn An" and req.applicant.id_type == "cccd"
+    assert req.applicant.full_name == "Nguyễn Văn An" and req.applicant.id_type == "CCCD"
     assert [p.geom.area for p in req.new_parcels] == [100.0, 100.0]
     assert req.sources[0].issued_on is not None and req.sources[0].issued_on.isoformat() == "2026-11-30"
 

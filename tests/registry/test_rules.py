@@ -103,7 +103,9 @@ def test_official_area_against_the_computed_one() -> None:
 def test_merge_needs_adjacent_parcels() -> None:
     assert rules.not_adjacent([box(0, 0, 10, 10), box(10.005, 0, 20, 10)]) == []
     [fault] = rules.not_adjacent([box(0, 0, 10, 10), box(11, 0, 20, 10)])
-    assert "2 separate pieces" in fault.message
+    assert "2 separate groups" in fault.message
+    corner = [box(0, 0, 10, 10), box(10, 10, 20, 20)]  # touching at one point only
+    assert rules.not_adjacent(corner) != []
 
 
 def test_shares_add_up_exactly() -> None:
