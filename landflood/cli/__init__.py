@@ -67,12 +67,13 @@ def _setup_logging(level: str | int, debug: bool) -> None:
 
 
 def _register() -> None:
-    from landflood.cli import db, etl, flood, maps, sample, serve, users
+    from landflood.cli import db, etl, flood, maps, registry, sample, serve, users
 
     main.add_command(db.db)
     main.add_command(etl.etl)
     main.add_command(flood.flood)
     main.add_command(maps.maps)
+    main.add_command(registry.registry)
     main.add_command(sample.sample)
     main.add_command(serve.serve)
     main.add_command(users.users)
