@@ -59,10 +59,11 @@ def create_api(settings: Settings) -> Flask:
     app.register_error_handler(Exception, _unexpected)
     app.register_blueprint(items.bp)
     _register_pygeoapi(app)
-    from ogc_api import edr, processes, tiles  # noqa: F401  (their routes)
+    from ogc_api import edr, processes, registry, tiles  # noqa: F401  (their routes)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(edr.bp)
     app.register_blueprint(processes.bp)
+    app.register_blueprint(registry.bp)
     app.register_blueprint(openapi.bp)
     return app
 

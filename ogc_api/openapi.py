@@ -24,6 +24,7 @@ from flask import Blueprint, Response, request
 from pygeoapi.api import APIRequest
 from pygeoapi.util import render_j2_template
 
+from landdb.codes import APPLICATION_STATES
 from landflood.errors import QueryError
 from ogc_api import context, edr, limits, processes
 from ogc_api import crs as crsmod
@@ -509,6 +510,57 @@ def _fixed_components() -> dict[str, Any]:
     return yaml.safe_load((Path(__file__).with_name("openapi.yaml")).read_text(encoding="utf-8"))
 
 
+
+def _registry_paths() -> dict[str, Any]:
+    """The land registry's application routes (ogc_api/registry.py)."""
+    unprocessable = {"422": {"description": "A critical rule of the catalogue fails: 'report' lists each rule, its "
+                                            "result and the features at fault", "content": {JSON: {"schema": {
+                                                "type": "object"}}}}}
+    obj = {"type": "object"}
+    number = [{"name": "number", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 40},
+               "description": "The application's number (số hồ sơ), e.g. HS-2026-000001"}]
+    body = {"required": True, "content": {JSON: {"schema": obj}}}
+    reg = "registry"
+    paths: dict[str, Any] = {
+        "/registry/rules": {"get": _op("getRegistryRules", "The registry's rule catalogue", reg, [],
+                                       {"200": _ok("Every rule: code, severity, moment, services, messages", obj,
+                                                   JSON), **_errors(400)})},
+        "/registry/applications": {
+            "get": _op("getApplications", "Applications, the soonest due first", reg, [
+                {"name": "state", "in": "query", "schema": {"type": "string"},
+                 "description": "Comma-separated states: " + ", ".join(APPLICATION_STATES)},
+                {"name": "due_before", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                {"200": _ok("The applications", obj, JSON), **_errors(400, 403)}, security=OFFICERS),
+            "post": _op("lodgeApplication", "Lodge an application (Idempotency-Key makes retries safe)", reg, [
+                {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
+                {"201": _ok("Lodged", obj, JSON), **_errors(400, 403, 409), **unprocessable},
+                security=OFFICERS, requestBody=body)},
+        "/registry/applications/{number}": {"get": _op(
+            "getApplication", "An application with its sources and transaction", reg, number,
+            {"200": _ok("The application", obj, JSON), **_errors(400, 403, 404)}, security=OFFICERS)},
+        "/registry/applications/{number}/report": {"get": _op(
+            "getApplicationReport", "The last rule check's report (HTML, or JSON with f=json)", reg,
+            [*number, _f(["html", "json"])], {"200": _ok("The report", obj, HTML, JSON), **_errors(400, 403, 404)},
+            security=OFFICERS)},
+        "/registry/applications/{number}/sources": {"post": _op(
+            "attachSource", "Attach a source document", reg, number,
+            {"201": _ok("Attached", obj, JSON), **_errors(400, 403, 404, 409)}, security=OFFICERS,
+            requestBody=body)},
+        "/registry/applications/{number}/check": {"post": _op(
+            "checkApplication", "Run the rules of the next step", reg, number,
+            {"200": _ok("The report", obj, JSON), **_errors(400, 403, 404)}, security=OFFICERS)},
+    }
+    for step, who in (("approve", "registrars"), ("register", "registrars"), ("reject", "registrars"),
+                      ("cancel", "officers"), ("withdraw", "officers")):
+        extra = {"requestBody": body} if step in ("reject", "cancel", "withdraw") else {}
+        paths[f"/registry/applications/{{number}}/{step}"] = {"post": _op(
+            f"{step}Application", f"{step.capitalize()} the application ({who})", reg, number,
+            {"200": _ok("The application", obj, JSON), **_errors(400, 403, 404, 409), **unprocessable},
+            security=OFFICERS, **extra)}
+    return paths
+
 def document(public_url: str, officer: bool = False) -> dict[str, Any]:
     """The whole OpenAPI 3.0 document of the service at ``public_url``, for the public or, with
     owners' fields among the properties, for officers."""
@@ -523,10 +575,12 @@ def document(public_url: str, officer: bool = False) -> dict[str, Any]:
     _parcel_writes(paths)
     paths.update(_edr_paths())
     paths.update(_process_paths())
+    paths.update(_registry_paths())
     tags = [{"name": "server", "description": "Landing page, conformance, this document, collections, tile sets"},
             *({"name": c.id, "description": f"{c.title_en} / {c.title_vi}"} for c in COLLECTIONS.values()),
             {"name": edr.COLLECTION, "description": "Rainfall at the gauges / Lượng mưa tại các trạm (EDR)"},
-            {"name": "processes", "description": "Flood-risk report and waterlogging nowcast"}]
+            {"name": "processes", "description": "Flood-risk report and waterlogging nowcast"},
+            {"name": "registry", "description": "Land registry applications and their rules / Hồ sơ đăng ký đất đai"}]
     return {
         "openapi": "3.0.3",
         "info": {"title": "landflood: Hanoi land registry and waterlogging data / dữ liệu địa chính và úng ngập "

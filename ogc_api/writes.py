@@ -21,6 +21,7 @@ from sqlalchemy import Connection, text
 
 from landdb import land_use
 from landdb import parcels as parcel_db
+from landdb import registry as registry_db
 from landdb.api_users import ApiUser
 from landdb.audit import set_actor
 from landdb.codes import ROLES
@@ -146,6 +147,12 @@ def _check_if_match(conn: Connection, key: parcel_db.ParcelKey) -> None:
     if current not in [t.strip() for t in sent.split(",")]:
         raise PreconditionFailedError(f"parcel {key.parcel_id} changed since you read it; GET it again and "
                                       "reapply your change")
+    # An application lodged on the parcel was checked against this version: it changes through
+    # the registry (or after that application is closed), not around it.
+    pending = registry_db.open_on(conn, [key])
+    if pending:
+        raise ConflictError(f"parcel {key.parcel_id} has open application {pending[0][0]} ({pending[0][1]}); "
+                            "change it through that application, or close the application first")
 
 
 def _saved(key: parcel_db.ParcelKey, status: int) -> Response:

@@ -25,6 +25,8 @@ NOT_SWEPT = {
     "maps.sign_in": "a form that answers a redirect (tested in test_sessions)",
     "maps.sign_out": "a form that answers a redirect (tested in test_sessions)",
     "items.change_item": "writes: officers only, 401 for the public (the corpus in test_hostile sends them)",
+    **{f"registry.{e}": "the registry's steps: officers only, 401 for the public (tests/registry/test_api.py)"
+       for e in ("lodge", "attach", "check", "step")},
 }
 
 
@@ -71,6 +73,10 @@ def _urls() -> dict[str, list[str]]:
         "processes.jobs": ["/jobs", "/jobs/none"],
         "processes.job_results": ["/jobs/none/results"],
         "processes.execute": [],  # POSTed below
+        "registry.rules": ["/registry/rules"],
+        "registry.listing": ["/registry/applications", "/registry/applications?state=lodged"],
+        "registry.show": ["/registry/applications/HS-2026-000001"],
+        "registry.report": ["/registry/applications/HS-2026-000001/report"],
         "maps.home": ["/maps/"],
         "maps.map_page": ["/maps/flood-risk", "/maps/land-use"],
         "maps.admin_units": ["/maps/api/admin-units"],
