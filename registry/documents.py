@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -180,6 +181,8 @@ class FloodStatement:
 
 
 Document = CertificateData | MapExtract | FloodStatement
+#: What makes a document of a parcel: (connection, parcel_id) -> the document.
+Builder = Callable[[Connection, str], Document]
 
 
 def _parcel(conn: Connection, parcel_id: str) -> tuple[parcel_db.ParcelVersion, Parcel]:
@@ -356,3 +359,22 @@ def verify(conn: Connection, number: str) -> document_db.IssuedDocument:
         raise NotFoundError(f"no document numbered {number[:40]!r} was issued by this registry: check the number "
                             "printed on it (as TL-2026-000045)")
     return found
+
+
+def verification(found: document_db.IssuedDocument, *, officer: bool) -> dict[str, object]:
+    """What the verification page states of an issued document: never a holder; the issuing officer
+    only for officers."""
+    vi, en = KIND_NAMES[found.kind]
+    out: dict[str, object] = {
+        "number": found.number, "kind": found.kind, "title": {"vi": vi, "en": en}, "parcel_id": found.parcel_id,
+        "parcel_version": found.version_id, "parcel_version_valid_from": found.version_valid_from.isoformat(),
+        "parcel_changed_since": found.version_valid_to.isoformat() if found.version_valid_to else None,
+        "audience": found.audience, "issued_at": found.issued_at.isoformat(), "sha256": found.content_sha256}
+    if officer:
+        out["issued_by"] = found.issued_by
+    return out
+
+
+def verification_html(found: document_db.IssuedDocument, *, officer: bool) -> str:
+    vi, en = KIND_NAMES[found.kind]
+    return _templates().get_template("verification.html").render(d=found, officer=officer, kind_vi=vi, kind_en=en)
