@@ -32,9 +32,15 @@ ARTIFACTS = Settings().var_dir / "test-artifacts" / "documents"
 
 
 @pytest.fixture(scope="module")
-def doc_engine(databases, migrated_template):
+def doc_url(databases, migrated_template) -> str:
     url = databases.create("landflood_docs", template=migrated_template)
     load_city(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def doc_engine(doc_url):
+    url = doc_url
     eng = create_engine(url)
     with eng.begin() as conn:
         ids = [conn.execute(text("INSERT INTO parties (kind, full_name, id_type, id_number, birth_year, address) "
@@ -197,3 +203,32 @@ def test_a_preview_is_marked_and_records_nothing(doc_engine) -> None:
         page = documents.preview(conn, documents.flood_statement(conn, OWNED), by="public")
         assert conn.execute(text("SELECT count(*) FROM issued_documents")).scalar() == before
     assert "BẢN XEM TRƯỚC" in page and "file:" not in page and "/usr/share" not in page
+
+
+def test_the_cli_issues_and_verifies(doc_url, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from landflood.cli import main
+
+    env = {"LANDFLOOD_DATABASE_URL": doc_url}
+    out = tmp_path / "extract.pdf"
+    run = CliRunner().invoke(main, ["documents", "extract", OWNED, "--out", str(out), "--scale", "1000"], env=env)
+    assert run.exit_code == 0, run.output
+    number = re.search(r"TL-\d{4}-\d{6}", run.output).group(0)
+    assert OWNER_NAME not in _text(out.read_bytes()) and "1:1000" in _text(out.read_bytes())
+    again = CliRunner().invoke(main, ["documents", "extract", OWNED, "--out", str(out)], env=env)
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    no_officer = CliRunner().invoke(main, ["documents", "certificate", OWNED, "--out", str(tmp_path / "c.pdf")],
+                                    env=env)
+    assert no_officer.exit_code == 2 and "--officer" in no_officer.output
+    check = CliRunner().invoke(main, ["documents", "verify", number, "--file", str(out)], env=env)
+    assert check.exit_code == 0 and "map_extract" in check.output and "the PDF issued as" in check.output
+    other = tmp_path / "other.pdf"
+    other.write_bytes(out.read_bytes() + b"\n")
+    wrong = CliRunner().invoke(main, ["documents", "verify", number, "--file", str(other)], env=env)
+    assert wrong.exit_code == 1 and "is not the PDF issued" in wrong.output
+    unknown = CliRunner().invoke(main, ["documents", "verify", "TL-2026-999999"], env=env)
+    assert unknown.exit_code == 1 and "no document numbered" in unknown.output
+    missing = CliRunner().invoke(main, ["documents", "flood-statement", "00070-1-9999", "--out",
+                                        str(tmp_path / "f.pdf")], env=env)
+    assert missing.exit_code == 1 and "no version" in missing.output
