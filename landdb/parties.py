@@ -114,6 +114,8 @@ class RightRow:
     description: str | None
     valid_from: dt.datetime
     valid_to: dt.datetime | None
+    birth_year: int | None = None  # the party's
+    party_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,10 +160,12 @@ def _right(row: Row) -> RightRow:
                     party_name=row.full_name, party_kind=row.party_kind, id_type=row.id_type,
                     id_number=row.id_number, kind=row.kind, share=share, rank=row.rank,
                     certificate_no=row.certificate_no, use_term_end=row.use_term_end, description=row.description,
-                    valid_from=row.valid_from, valid_to=row.valid_to)
+                    valid_from=row.valid_from, valid_to=row.valid_to, birth_year=row.birth_year,
+                    party_address=row.party_address)
 
 
-_RIGHTS = ("SELECT r.*, p.full_name, p.kind AS party_kind, p.id_type, p.id_number "
+_RIGHTS = ("SELECT r.*, p.full_name, p.kind AS party_kind, p.id_type, p.id_number, p.birth_year, "
+           "p.address AS party_address "
            "FROM rights r JOIN parties p ON p.id = r.party_id")
 
 

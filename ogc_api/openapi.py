@@ -31,6 +31,7 @@ from ogc_api import crs as crsmod
 from ogc_api.collections import COLLECTIONS, Collection
 from ogc_api.config import TILED
 from ogc_api.features import MAX_LIMIT
+from registry.drawing import SCALES
 
 bp = Blueprint("openapi", __name__)
 
@@ -503,6 +504,52 @@ def _process_paths() -> dict[str, Any]:
     return paths
 
 
+# --- the registry's documents ----------------------------------------------------------------------
+
+def _document_paths() -> dict[str, Any]:
+    """The documents of ``ogc_api.documents``: f=html previews (nothing recorded), f=pdf issues a
+    numbered document; and the verification of a number."""
+    pid = {"name": "parcel_id", "in": "path", "required": True, "description": "'{ward_code}-{map_sheet}-{parcel_no}'",
+           "schema": {"type": "string", "pattern": r"^[0-9]{5}-[0-9]{1,5}-[0-9]{1,10}$", "example": "00070-1-1"}}
+    fmt = _f(["html", "pdf"], "html")
+    scale = _query("scale", {"type": "integer", "enum": list(SCALES)},
+                   "The denominator of the map's scale (1:500 is 500); without it, the most detailed that fits")
+    doc = {"200": {"description": "f=html: a preview (no number, nothing recorded); f=pdf: the issued document, "
+                                  "numbered (header X-Document-Number) and recorded",
+                   "headers": {"X-Document-Number": {"description": "With f=pdf: the number printed on it",
+                                                     "schema": {"type": "string"}}},
+                   "content": {HTML: {"schema": {"type": "string"}},
+                               "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+           **_errors(400, 404)}
+    tag = "documents"
+    number = {"name": "number", "in": "path", "required": True, "description": "As printed, e.g. TL-2026-000045",
+              "schema": {"type": "string", "maxLength": 40}}
+    verified = {"type": "object", "required": ["number", "kind", "parcel_id", "issued_at", "sha256"], "properties": {
+        "number": {"type": "string"}, "kind": {"type": "string", "enum": ["certificate_data", "map_extract",
+                                                                           "flood_statement"]},
+        "title": {"type": "object"}, "parcel_id": {"type": "string"}, "parcel_version": {"type": "integer"},
+        "parcel_version_valid_from": {"type": "string", "format": "date-time"},
+        "parcel_changed_since": {"type": "string", "format": "date-time", "nullable": True},
+        "audience": {"type": "string", "enum": ["officer", "public"]},
+        "issued_at": {"type": "string", "format": "date-time"}, "sha256": {"type": "string"},
+        "issued_by": {"type": "string", "description": "Officers only"}}}
+    return {
+        "/registry/parcels/{parcel_id}/certificate": {"get": _op(
+            "getCertificateData", "The parcel's certificate data sheet (officers only: it names the land users)", tag,
+            [pid, fmt], {**doc, **_errors(403)}, security=OFFICERS)},
+        "/registry/parcels/{parcel_id}/extract": {"get": _op(
+            "getMapExtract", "The cadastral map extract (the public's without the land users)", tag,
+            [pid, scale, fmt], doc)},
+        "/registry/parcels/{parcel_id}/flood-statement": {"get": _op(
+            "getFloodStatement", "The parcel's flood-risk statement per modelled scenario", tag, [pid, fmt], doc)},
+        "/registry/documents/{number}": {"get": _op(
+            "verifyDocument", "What was issued under a document's number (its QR code opens this)", tag,
+            [number, _f(["html", "json"], "html")],
+            {"200": _ok("The issued document: kind, parcel, date, the PDF's SHA-256", verified, JSON, HTML),
+             **_errors(400, 404)})},
+    }
+
+
 # --- the document ---------------------------------------------------------------------------------
 
 @cache
@@ -576,11 +623,14 @@ def document(public_url: str, officer: bool = False) -> dict[str, Any]:
     paths.update(_edr_paths())
     paths.update(_process_paths())
     paths.update(_registry_paths())
+    paths.update(_document_paths())
     tags = [{"name": "server", "description": "Landing page, conformance, this document, collections, tile sets"},
             *({"name": c.id, "description": f"{c.title_en} / {c.title_vi}"} for c in COLLECTIONS.values()),
             {"name": edr.COLLECTION, "description": "Rainfall at the gauges / Lượng mưa tại các trạm (EDR)"},
             {"name": "processes", "description": "Flood-risk report and waterlogging nowcast"},
-            {"name": "registry", "description": "Land registry applications and their rules / Hồ sơ đăng ký đất đai"}]
+            {"name": "registry", "description": "Land registry applications and their rules / Hồ sơ đăng ký đất đai"},
+            {"name": "documents", "description": "The registry's documents (certificate data, map extract, flood "
+                                                 "statement) and their verification / Tài liệu và xác thực"}]
     return {
         "openapi": "3.0.3",
         "info": {"title": "landflood: Hanoi land registry and waterlogging data / dữ liệu địa chính và úng ngập "

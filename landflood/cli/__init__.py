@@ -67,9 +67,10 @@ def _setup_logging(level: str | int, debug: bool) -> None:
 
 
 def _register() -> None:
-    from landflood.cli import db, etl, flood, maps, registry, sample, serve, users
+    from landflood.cli import db, documents, etl, flood, maps, registry, sample, serve, users
 
     main.add_command(db.db)
+    main.add_command(documents.documents)
     main.add_command(etl.etl)
     main.add_command(flood.flood)
     main.add_command(maps.maps)

@@ -7,9 +7,11 @@ fails this test until it is listed here."""
 from __future__ import annotations
 
 import gzip
+import io
 import math
 
 import pytest
+from pypdf import PdfReader
 
 from ogc_api.collections import COLLECTIONS
 from tests.api.conftest import OWNER_ID, OWNER_NAME
@@ -83,6 +85,13 @@ def _urls() -> dict[str, list[str]]:
         "maps.parcel_risk": [f"/maps/api/parcels/{OWNED}/risk"],
         "maps.flood_depth": ["/maps/api/flood-depth/design-100mm-2h"],
         "maps.flood_depth_png": ["/maps/api/flood-depth/design-100mm-2h.png"],
+        # The registry's documents: the public's previews and issued PDFs (their text read back), the
+        # certificate's refusal, the verification page.
+        "documents.certificate": [f"/registry/parcels/{OWNED}/certificate?f={f}" for f in ("html", "pdf")],
+        "documents.extract": [f"/registry/parcels/{OWNED}/extract?f={f}" for f in ("html", "pdf")]
+        + [f"/registry/parcels/{OWNED}/extract?scale=2000&f=pdf", "/registry/parcels/00070-1-999/extract?f=pdf"],
+        "documents.flood_statement": [f"/registry/parcels/{OWNED}/flood-statement?f={f}" for f in ("html", "pdf")],
+        "documents.verify": ["/registry/documents/TL-2026-999999?f=json", "/registry/documents/TL-2026-999999?f=html"],
     }
 
 
@@ -90,6 +99,9 @@ def _body(resp) -> str:
     data = resp.get_data()
     if resp.headers.get("Content-Encoding") == "gzip":
         data = gzip.decompress(data)
+    if resp.mimetype == "application/pdf":  # its text is compressed: read it as a reader would
+        text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
+        return " ".join(text.split())
     return data.decode("utf-8", errors="replace")
 
 
@@ -125,3 +137,14 @@ def test_the_officer_does_see_them(client, officer) -> None:
     """The sweep's check can fail: the same requests as an officer show the owner."""
     body = _body(client.get(f"/collections/parcels/items/{OWNED}", headers=officer))
     assert OWNER_NAME in body and OWNER_ID in body
+    for kind in ("certificate", "extract"):
+        pdf = client.get(f"/registry/parcels/{OWNED}/{kind}?f=pdf", headers=officer)
+        assert OWNER_NAME in _body(pdf) and OWNER_ID in _body(pdf)
+
+
+def test_the_verification_of_an_officers_document_shows_the_public_no_holder(client, officer) -> None:
+    number = client.get(f"/registry/parcels/{OWNED}/certificate?f=pdf", headers=officer).headers["X-Document-Number"]
+    for f in ("json", "html"):
+        resp = client.get(f"/registry/documents/{number}?f={f}")
+        assert resp.status_code == 200 and number in _body(resp)
+        assert not [s for s in (*SECRETS, "officer-lan") if s in _body(resp)]
