@@ -77,6 +77,11 @@ def _urls() -> dict[str, list[str]]:
         "maps.parcel_risk": [f"/maps/api/parcels/{OWNED}/risk"],
         "maps.flood_depth": ["/maps/api/flood-depth/design-100mm-2h"],
         "maps.flood_depth_png": ["/maps/api/flood-depth/design-100mm-2h.png"],
+        # The owner's name folded, their ID number, their parcel by id and by sheet and number, an
+        # address of theirs, and an error: none may answer with the owner.
+        "search.search": [f"/registry/search?q={q}" for q in (
+            "nguyen thi bich ngoc", "Nguyen Thi Bich Ngoc", OWNER_ID, OWNER_NAME, OWNED, "00070 1 1",
+            "tờ 1 thửa 1 Hoàn Kiếm", "so 1 pho hang bac", "hang bac&limit=100", "tờ 1 thửa 1")],
     }
 
 
@@ -119,3 +124,4 @@ def test_the_officer_does_see_them(client, officer) -> None:
     """The sweep's check can fail: the same requests as an officer show the owner."""
     body = _body(client.get(f"/collections/parcels/items/{OWNED}", headers=officer))
     assert OWNER_NAME in body and OWNER_ID in body
+    assert OWNER_NAME in _body(client.get("/registry/search?q=nguyen thi bich ngoc", headers=officer))
