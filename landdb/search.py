@@ -34,6 +34,7 @@ from typing import Literal
 
 from sqlalchemy import Connection, Row, text
 
+from landdb.models import MAX_MAP_SHEET, MAX_PARCEL_NO
 from landdb.parcels import ParcelKey
 from landflood.errors import QueryError
 
@@ -198,6 +199,8 @@ def _ward_codes(conn: Connection, ward: str) -> tuple[list[str], list[str]]:
 
 def _by_sheet(conn: Connection, query: _SheetQuery, limit: int) -> list[SearchHit]:
     """By the key (the old commune's code), or by today's commune with the sheet and number (0.9)."""
+    if not (0 < query.sheet <= MAX_MAP_SHEET and 0 < query.number <= MAX_PARCEL_NO):
+        return []  # no parcel has such a key; the numbers would not even fit the columns
     key_codes, communes = _ward_codes(conn, query.ward)
     if not key_codes:
         raise QueryError(f"no commune is called {query.ward!r}: give its 5-digit code or its name as the "

@@ -130,6 +130,11 @@ def test_ward_sheet_number_by_the_new_commune(city: Connection) -> None:
     assert ids(search(city, "Tràng Tiền tờ 12 thửa 45", include_people=False)) == ["00070-12-45"]
 
 
+def test_numbers_beyond_the_key_find_nothing(city: Connection) -> None:
+    for q in ("00031 99999 45", "00031 12 99999999999", "00031-40000-1"):
+        assert search(city, q, include_people=True) == [], q
+
+
 def test_a_sheet_without_a_ward_or_an_unknown_ward_says_what_to_add(city: Connection) -> None:
     with pytest.raises(QueryError, match="no ward"):
         search(city, "tờ 12 thửa 45", include_people=False)
