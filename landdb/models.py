@@ -35,10 +35,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import Label
 
 from landdb.codes import APPLICATION_STATES, DOCUMENT_KINDS, RISK_CLASSES, ROLES, SERVICES, SOURCE_KINDS
 
@@ -75,6 +77,11 @@ def _geom(geometry_type: str) -> Geometry:
 
 def _valid_geom(column: str = "geom") -> CheckConstraint:
     return CheckConstraint(f"ST_IsValid({column}) AND NOT ST_IsEmpty({column})", name=f"{column}_valid")
+
+
+def _folded(column: str) -> Label:
+    """A column in lower case without diacritics (``landflood_fold``, migration 0010), for a trigram index."""
+    return literal_column(f"landflood_fold({column})").label(f"{column}_folded")
 
 
 def _lifespan() -> CheckConstraint:
@@ -238,6 +245,11 @@ class ParcelVersion(Base):
         Index("uq_parcel_versions_current", "parcel_key", unique=True, postgresql_where=text("valid_to IS NULL")),
         Index("ix_parcel_versions_parcel_key", "parcel_key"),
         _gist("parcel_versions"),
+        # Officer search (migration 0010): addresses without diacritics, today's commune with sheet and number.
+        Index("ix_parcel_versions_address_trgm", _folded("address"), postgresql_using="gin",
+              postgresql_ops={"address_folded": "gin_trgm_ops"}, postgresql_where=text("valid_to IS NULL")),
+        Index("ix_parcel_versions_commune_sheet_no", "commune_code", "map_sheet", "parcel_no",
+              postgresql_where=text("valid_to IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -276,6 +288,10 @@ class Party(Base):
         CheckConstraint("(id_type IS NULL) = (id_number IS NULL)", name="id_pair"),
         CheckConstraint("birth_year IS NULL OR birth_year BETWEEN 1880 AND 2100", name="birth_year"),
         UniqueConstraint("id_type", "id_number"),
+        # Officer search (migration 0010): names without diacritics or case, ID numbers of any type.
+        Index("ix_parties_full_name_trgm", _folded("full_name"), postgresql_using="gin",
+              postgresql_ops={"full_name_folded": "gin_trgm_ops"}),
+        Index("ix_parties_id_number", "id_number"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -306,6 +322,7 @@ class Right(Base):
         Index("uq_rights_current", "parcel_key", "party_id", "kind", unique=True,
               postgresql_where=text("valid_to IS NULL")),
         Index("ix_rights_parcel", "parcel_key"),
+        Index("ix_rights_certificate_key", text("landflood_code_key(certificate_no)")),  # officer search (0010)
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

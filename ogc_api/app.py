@@ -18,7 +18,7 @@ from pygeoapi.models.provider.base import TileMatrixSetEnum
 from landdb.database import ensure_database, make_engine
 from landflood.errors import LandfloodError, NotFoundError
 from landflood.settings import Settings
-from ogc_api import auth, bridge, context, documents, errors, items, limits
+from ogc_api import auth, bridge, context, documents, errors, items, limits, search
 from ogc_api.collections import COLLECTIONS
 from ogc_api.config import TILE_MATRIX_SET, TILED, maps_link, pygeoapi_config
 from ogc_api.db import DatabaseUnavailable, Pools, translate
@@ -66,6 +66,7 @@ def create_api(settings: Settings) -> Flask:
     app.register_blueprint(registry.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(search.bp)
     return app
 
 

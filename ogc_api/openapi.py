@@ -548,6 +548,39 @@ def _document_paths() -> dict[str, Any]:
             {"200": _ok("The issued document: kind, parcel, date, the PDF's SHA-256", verified, JSON, HTML),
              **_errors(400, 404)})},
     }
+# --- the registry's search -----------------------------------------------------------------------
+
+def _search_paths(officer: bool) -> dict[str, Any]:
+    """``/registry/search``: what the caller may search by, and the hits it answers (holders only
+    in the officers' document)."""
+    from landdb import search as search_db
+    from ogc_api.search import PATH
+
+    matches = [*search_db.PUBLIC_MATCHES, *(search_db.PEOPLE_MATCHES if officer else ())]
+    hit: dict[str, Any] = {"type": "object", "required": ["parcel_id", "matched", "score"], "properties": {
+        "parcel_id": {"type": "string"}, "ward_code": {"type": "string"},
+        "map_sheet": {"type": "integer"}, "parcel_no": {"type": "integer"},
+        "address": {"type": "string", "nullable": True}, "land_use": {"type": "string"},
+        "area_m2": {"type": "number"}, "matched": {"type": "string", "enum": matches},
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "href": {"type": "string", "description": "The parcel in the Features API"}}}
+    what = "a parcel id, a ward (code or name) with a sheet and a number, or an address"
+    if officer:
+        hit["properties"]["holders"] = {"type": "array", "items": {"type": "string"},
+                                        "description": "The current holders' names"}
+        what += "; for officers also a holder's name (without diacritics or case), an ID number or a certificate serial"
+    answer = {"type": "object", "required": ["query", "numberReturned", "hits"], "properties": {
+        "query": {"type": "string"}, "numberReturned": {"type": "integer", "minimum": 0},
+        "hits": {"type": "array", "items": hit}}}
+    params = [_query("q", {"type": "string", "minLength": 1, "maxLength": search_db.MAX_QUERY_CHARS},
+                     f"What to look for: {what}", required=True),
+              _query("limit", {"type": "integer", "minimum": 1, "maximum": search_db.MAX_LIMIT,
+                               "default": search_db.DEFAULT_LIMIT}, "Most hits"),
+              _f(["json"])]
+    return {PATH: {"get": _op("searchRegistry", "Find parcels: best matches first", "registry", params,
+                              {"200": _ok("The hits, best first", answer, JSON), **_errors(400)},
+                              description=f"Searches {what}. Hits are current parcels, ranked by how well "
+                                          "they match (1: exactly), then by parcel id.")}}
 
 
 # --- the document ---------------------------------------------------------------------------------
@@ -624,11 +657,13 @@ def document(public_url: str, officer: bool = False) -> dict[str, Any]:
     paths.update(_process_paths())
     paths.update(_registry_paths())
     paths.update(_document_paths())
+    paths.update(_search_paths(officer))
     tags = [{"name": "server", "description": "Landing page, conformance, this document, collections, tile sets"},
             *({"name": c.id, "description": f"{c.title_en} / {c.title_vi}"} for c in COLLECTIONS.values()),
             {"name": edr.COLLECTION, "description": "Rainfall at the gauges / Lượng mưa tại các trạm (EDR)"},
             {"name": "processes", "description": "Flood-risk report and waterlogging nowcast"},
-            {"name": "registry", "description": "Land registry applications and their rules / Hồ sơ đăng ký đất đai"},
+            {"name": "registry", "description": "Land registry applications, their rules, finding parcels / Hồ sơ "
+                                                "đăng ký đất đai, tra cứu thửa đất"},
             {"name": "documents", "description": "The registry's documents (certificate data, map extract, flood "
                                                  "statement) and their verification / Tài liệu và xác thực"}]
     return {

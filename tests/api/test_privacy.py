@@ -92,6 +92,11 @@ def _urls() -> dict[str, list[str]]:
         + [f"/registry/parcels/{OWNED}/extract?scale=2000&f=pdf", "/registry/parcels/00070-1-999/extract?f=pdf"],
         "documents.flood_statement": [f"/registry/parcels/{OWNED}/flood-statement?f={f}" for f in ("html", "pdf")],
         "documents.verify": ["/registry/documents/TL-2026-999999?f=json", "/registry/documents/TL-2026-999999?f=html"],
+        # The owner's name folded, their ID number, their parcel by id and by sheet and number, an
+        # address of theirs, and an error: none may answer with the owner.
+        "search.search": [f"/registry/search?q={q}" for q in (
+            "nguyen thi bich ngoc", "Nguyen Thi Bich Ngoc", OWNER_ID, OWNER_NAME, OWNED, "00070 1 1",
+            "tờ 1 thửa 1 Hoàn Kiếm", "so 1 pho hang bac", "hang bac&limit=100", "tờ 1 thửa 1")],
     }
 
 
@@ -137,6 +142,7 @@ def test_the_officer_does_see_them(client, officer) -> None:
     """The sweep's check can fail: the same requests as an officer show the owner."""
     body = _body(client.get(f"/collections/parcels/items/{OWNED}", headers=officer))
     assert OWNER_NAME in body and OWNER_ID in body
+    assert OWNER_NAME in _body(client.get("/registry/search?q=nguyen thi bich ngoc", headers=officer))
     for kind in ("certificate", "extract"):
         pdf = client.get(f"/registry/parcels/{OWNED}/{kind}?f=pdf", headers=officer)
         assert OWNER_NAME in _body(pdf) and OWNER_ID in _body(pdf)
