@@ -108,6 +108,11 @@ wrk:
 		if [ "$$(id -u)" -eq 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
 		else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; fi; }
 
+# Officer search (names, addresses, ID numbers) against the naive ILIKE scan on 1,000,000 parcels (see benchmarks/README.md).
+.PHONY: bench-search
+bench-search: setup
+	$(PY) benchmarks/search/run.py
+
 # The web maps against a folium map with the parcels embedded, in headless Chromium (see benchmarks/README.md).
 .PHONY: bench-maps
 bench-maps: setup
